@@ -1,0 +1,157 @@
+"""The one place where a question becomes an answer, a clarification, a fallback or safety.
+
+Order matters and is fixed: safety rules first (they win over everything), then the deliberate
+gaps, then matching. Abstaining is a first-class result: for a patient a wrong confident answer
+is worse than "I don't know".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from knowledge.clinic import ClinicInfo
+from knowledge.loader import KnowledgeBase
+from knowledge.matcher import Matcher, Scored, Weights
+from knowledge.model import Entry, Reply, Status, Suggestion
+from knowledge.normalize import clauses, fold
+from knowledge.safety import GapChecker, SafetyChecker
+
+MAX_QUESTION = 1000  # longer text is cut before matching; nobody types a 1,000-character question
+
+FALLBACK = (
+    "I'm sorry, I don't have an answer to that. I can only answer questions about low dose "
+    "naltrexone that the clinic's information covers, and I won't guess about your health. "
+    "Please ask {clinic} about it."
+)
+EMPTY = (
+    "Please type a question about low dose naltrexone (LDN), for example "
+    '"What are the side effects?" or "When should I take it?".'
+)
+CLARIFY = "I'm not sure I understood. Did you mean one of these?"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Decision points on the 0-100 match score, tuned on the tuning half of the evaluation."""
+
+    answer: float = 50.5  # at least this ...
+    margin: float = 2.0  # ... and this far ahead of the runner-up to answer outright
+    clarify: float = 40.0  # below this, fall back
+    window: float = 15.0  # suggest entries within this distance of the best one
+    max_suggestions: int = 3
+
+
+class Engine:
+    """Answers patients' questions from a loaded knowledge base; pure and thread-safe."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        clinic: ClinicInfo | None = None,
+        *,
+        thresholds: Thresholds | None = None,
+        weights: Weights | None = None,
+    ) -> None:
+        self.kb = kb
+        self.clinic = clinic or ClinicInfo()
+        self.thresholds = thresholds or Thresholds()
+        self._fill = self.clinic.placeholders()
+        self._normalizer = kb.lexicon.compile()
+        self.matcher = Matcher(kb.entries, self._normalizer, weights=weights)
+        self._safety = SafetyChecker(kb.safety_rules, kb.safety_grammar, dict(kb.fuzzy_names))
+        self._gaps = GapChecker(kb.gaps)
+        self._entries = {e.id: e for e in kb.entries}
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return self.kb.entries
+
+    def entry(self, entry_id: str) -> Entry | None:
+        return self._entries.get(entry_id)
+
+    def normalise(self, question: str) -> str:
+        """The question as the matcher sees it (also what the store keeps for the clinic)."""
+        return self._normalizer.text(question[:MAX_QUESTION])
+
+    def ask(self, question: str) -> Reply:
+        """Decide the one reply for a question."""
+        text = question[:MAX_QUESTION]
+        folded = fold(text)
+
+        safety = self._safety.check(folded)
+        rule = safety.rule
+        if rule is not None:
+            return Reply(
+                question=question,
+                status=Status.SAFETY,
+                answer=rule.template.format_map(self._fill),
+                entry_id=rule.id,
+                score=100.0,
+                topic=rule.title,
+                sources=rule.sources,
+            )
+
+        gap = self._gaps.check(folded)
+        if gap is not None:
+            return Reply(
+                question=question,
+                status=Status.FALLBACK,
+                answer=gap.message.format_map(self._fill),
+                entry_id=gap.id,
+                topic=gap.topic,
+                sources=gap.sources,
+            )
+
+        normalised = self._normalizer.text(text)
+        if not self._normalizer.content(normalised):
+            return Reply(question=question, status=Status.FALLBACK, answer=EMPTY)
+        if safety.set_aside:
+            # "I had tramadol years ago, is LDN addictive?": match what is asked, not the aside.
+            rest = " ".join(c for c in clauses(folded) if c not in safety.set_aside)
+            rest_normalised = self._normalizer.text(rest)
+            if self._normalizer.content(rest_normalised):
+                normalised = rest_normalised
+        return self._decide(question, self.matcher.rank(normalised))
+
+    def answer_entry(self, entry_id: str, question: str | None = None) -> Reply | None:
+        """The answer for a known entry, as when a patient taps a suggested topic."""
+        entry = self._entries.get(entry_id)
+        if entry is None:
+            return None
+        return self._answer(question or entry.questions[0], entry, 100.0)
+
+    def _answer(self, question: str, entry: Entry, score: float) -> Reply:
+        return Reply(
+            question=question,
+            status=Status.ANSWER,
+            answer=entry.answer,
+            entry_id=entry.id,
+            score=score,
+            topic=entry.topic,
+            sources=entry.sources,
+        )
+
+    def _decide(self, question: str, ranked: list[Scored]) -> Reply:
+        t = self.thresholds
+        best = ranked[0].score if ranked else 0.0
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        if ranked and best >= t.answer and best - runner_up >= t.margin:
+            return self._answer(question, ranked[0].entry, best)
+        if ranked and best >= t.clarify:
+            close = [s for s in ranked if s.score >= max(t.clarify, best - t.window)]
+            suggestions = tuple(
+                Suggestion(s.entry.id, s.entry.questions[0]) for s in close[: t.max_suggestions]
+            )
+            return Reply(
+                question=question,
+                status=Status.CLARIFY,
+                answer=CLARIFY,
+                score=best,
+                suggestions=suggestions,
+            )
+        return Reply(
+            question=question,
+            status=Status.FALLBACK,
+            answer=FALLBACK.format_map(self._fill),
+            score=best,
+        )

@@ -1,0 +1,218 @@
+"""Fuzzy matching of a normalised question against the knowledge base's phrasings.
+
+Each entry's questions, topic and keywords are indexed. A question is scored against a
+shortlist of phrasings (found through an inverted index, so the cost does not grow with the
+size of the knowledge base) by three signals, all 0-1:
+
+- weighted overlap: Dice coefficient of the question's and the phrasing's words, each word
+  weighted by its inverse document frequency, so "dreams" counts more than "take";
+- fuzzy similarity: rapidfuzz's token_sort_ratio of the two word lists (word order, typos left
+  after spelling correction, partial words);
+- coverage: the share of the question's weight that the entry's whole vocabulary explains. An
+  unknown word ("ibuprofen", "covid") lowers it, which is what keeps look-alike questions about
+  other subjects from getting an LDN answer.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from knowledge.model import Entry
+from knowledge.normalize import Normalizer
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """How the signals combine into the 0-100 score."""
+
+    overlap: float = 0.40  # share of the best phrasing's weight found in the question
+    coverage: float = 0.60  # share of the question's weight the entry's vocabulary explains
+    fuzzy: float = 0.17  # rapidfuzz similarity of the word lists (scaled by coverage)
+    surface: float = 0.10  # similarity of the whole texts, stopwords included ("how does it work"
+    # against "does it work"); small, it mostly breaks ties
+    unknown: float = 1.0  # weight of a word no entry knows, relative to the rarest known word
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    entry: Entry
+    score: float  # 0-100
+    phrasing: str
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to join "dreams"/"dream" and "sleeping"/"sleep"."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    for suffix in ("ing", "ed", "es", "s", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    return word
+
+
+class Matcher:
+    """Scores questions against every entry's phrasings; pure and thread-safe after build."""
+
+    def __init__(
+        self,
+        entries: Sequence[Entry],
+        normalizer: Normalizer,
+        *,
+        weights: Weights | None = None,
+        shortlist: int = 40,
+        common_share: float = 0.2,
+    ) -> None:
+        self.entries = tuple(entries)
+        self.normalizer = normalizer
+        self.weights = weights or Weights()
+        self.shortlist = shortlist
+
+        phrasing_entry: list[int] = []
+        phrasing_text: list[str] = []
+        phrasing_surface: list[str] = []
+        phrasing_tokens: list[frozenset[str]] = []
+        entry_vocab: list[frozenset[str]] = []
+        raw_vocab: set[str] = set()
+        for index, entry in enumerate(self.entries):
+            texts = [*entry.questions, entry.topic, *entry.keywords]
+            vocab: set[str] = set()
+            for text in texts:
+                norm = normalizer.text(text)
+                words = normalizer.content(norm)
+                raw_vocab.update(norm.split())
+                stems = [stem(w) for w in words]
+                vocab.update(stems)
+                if not stems:
+                    continue
+                phrasing_entry.append(index)
+                phrasing_text.append(" ".join(stems))
+                phrasing_surface.append(norm)
+                phrasing_tokens.append(frozenset(stems))
+            entry_vocab.append(frozenset(vocab))
+
+        n = max(len(self.entries), 1)
+        df: dict[str, int] = {}
+        for vocab in entry_vocab:
+            for token in vocab:
+                df[token] = df.get(token, 0) + 1
+        self._idf = {t: math.log((n + 1) / (d + 0.5)) for t, d in df.items()}
+        self._idf_unknown = self.weights.unknown * math.log((n + 1) / 0.5)
+        self._entry_vocab = entry_vocab
+        self._phrasing_entry = phrasing_entry
+        self._phrasing_text = phrasing_text
+        self._phrasing_surface = phrasing_surface
+        self._phrasing_tokens = phrasing_tokens
+        self._phrasing_weight = [sum(self._idf[t] for t in toks) for toks in phrasing_tokens]
+
+        postings: dict[str, list[int]] = {}
+        for pid, toks in enumerate(phrasing_tokens):
+            for token in toks:
+                postings.setdefault(token, []).append(pid)
+        # Words in a large share of all phrasings would make every shortlist huge; they still
+        # count in the exact scores below, only not in choosing the shortlist.
+        limit = max(1000, int(common_share * len(phrasing_tokens)))
+        self._postings = {t: p for t, p in postings.items() if len(p) <= limit}
+        lexicon = normalizer.lexicon
+        self._vocab = tuple(sorted(raw_vocab | lexicon.stopwords | set(lexicon.spelling)))
+        self._vocab_set = frozenset(self._vocab)
+        self._correct = lru_cache(maxsize=8192)(self._correct_uncached)
+
+    # -- question side ---------------------------------------------------------------------
+
+    def _correct_uncached(self, word: str) -> str:
+        """The nearest known word within one edit (two for long words), else the word itself."""
+        if word in self._vocab_set or len(word) < 4 or not word.isalpha():
+            return word
+        max_edits = 1 if len(word) < 7 else 2
+        best = process.extractOne(word, self._vocab, scorer=OSA.distance, score_cutoff=max_edits)
+        if best is None:
+            return word
+        return self.normalizer.lexicon.spelling.get(best[0], best[0])
+
+    def tokens(self, normalised: str) -> list[str]:
+        """The question's content words, spelling-corrected and stemmed, without repeats."""
+        stop = self.normalizer.lexicon.stopwords
+        seen: dict[str, None] = {}
+        for word in normalised.split():
+            if word in stop:
+                continue
+            for fixed in self._correct(word).split():
+                if fixed not in stop:
+                    seen.setdefault(stem(fixed), None)
+        return list(seen)
+
+    def idf(self, token: str) -> float:
+        return self._idf.get(token, self._idf_unknown)
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def rank(self, normalised: str, limit: int = 5) -> list[Scored]:
+        """Entries best first, one score each (the best of its phrasings)."""
+        tokens = self.tokens(normalised)
+        if not tokens:
+            return []
+        weights = {t: self.idf(t) for t in tokens}
+        query_weight = sum(weights.values())
+
+        accumulated: dict[int, float] = {}
+        for token, weight in weights.items():
+            for pid in self._postings.get(token, ()):
+                accumulated[pid] = accumulated.get(pid, 0.0) + weight
+        if not accumulated:
+            return []
+        shortlist = heapq.nlargest(self.shortlist, accumulated, key=accumulated.__getitem__)
+
+        query_text = " ".join(tokens)
+        fuzzy = process.extract(
+            query_text,
+            [self._phrasing_text[pid] for pid in shortlist],
+            scorer=fuzz.token_set_ratio,
+            limit=None,
+        )
+        fuzzy_by_pos = {pos: score / 100 for _, score, pos in fuzzy}
+        surface = process.extract(
+            normalised,
+            [self._phrasing_surface[pid] for pid in shortlist],
+            scorer=fuzz.ratio,
+            limit=None,
+        )
+        surface_by_pos = {pos: score / 100 for _, score, pos in surface}
+
+        w = self.weights
+        w_sum = w.overlap + w.coverage + w.fuzzy + w.surface
+        coverage_cache: dict[int, float] = {}
+        best: dict[int, tuple[float, int]] = {}
+        for pos, pid in enumerate(shortlist):
+            toks = self._phrasing_tokens[pid]
+            overlap = sum(weight for t, weight in weights.items() if t in toks)
+            phrasing_share = (
+                overlap / self._phrasing_weight[pid] if self._phrasing_weight[pid] else 0
+            )
+            entry_index = self._phrasing_entry[pid]
+            coverage = coverage_cache.get(entry_index)
+            if coverage is None:
+                vocab = self._entry_vocab[entry_index]
+                coverage = sum(wt for t, wt in weights.items() if t in vocab) / query_weight
+                coverage_cache[entry_index] = coverage
+            score = (100 / w_sum) * (
+                w.overlap * min(phrasing_share, 1.0)
+                + w.coverage * coverage
+                + w.fuzzy * fuzzy_by_pos[pos] * coverage
+                + w.surface * surface_by_pos[pos] * coverage
+            )
+            if score > best.get(entry_index, (-1.0, 0))[0]:
+                best[entry_index] = (score, pid)
+
+        ranked = sorted(best.items(), key=lambda item: item[1][0], reverse=True)[:limit]
+        return [
+            Scored(self.entries[i], round(score, 2), self._phrasing_text[pid])
+            for i, (score, pid) in ranked
+        ]

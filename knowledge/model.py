@@ -1,0 +1,125 @@
+"""Plain typed values that the engine takes and returns; no Telegram, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    FALLBACK = "fallback"
+    SAFETY = "safety"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A slide of the clinic's presentation or a checked published record."""
+
+    id: str
+    kind: str  # slide | study | review | label | web
+    label: str
+    slide: str | None = None
+    authors: str | None = None
+    year: int | None = None
+    title: str | None = None
+    journal: str | None = None
+    volume_pages: str | None = None
+    doi: str | None = None
+    pmid: int | None = None
+    url: str | None = None
+
+    @property
+    def link(self) -> str | None:
+        """The best public link to the record: DOI first, then PubMed, then a given URL."""
+        if self.doi:
+            return f"https://doi.org/{self.doi}"
+        if self.pmid:
+            return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+        return self.url
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: str
+    category: str
+    topic: str
+    questions: tuple[str, ...]
+    answer: str
+    sources: tuple[Source, ...]
+    keywords: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A predictable question the bot deliberately does not answer, with a tailored message."""
+
+    id: str
+    topic: str
+    patterns: tuple[str, ...]
+    unless: tuple[str, ...]
+    message: str
+    sources: tuple[Source, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyRule:
+    """An urgent situation that overrides every other answer."""
+
+    id: str
+    title: str
+    terms: tuple[str, ...]  # regexes that trigger on their own
+    context_terms: tuple[str, ...]  # regexes that trigger only with a personal-use cue nearby
+    negatable: bool
+    past_exempt: bool
+    template: str
+    sources: tuple[Source, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    entry_id: str
+    question: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The engine's one result for one question."""
+
+    question: str
+    status: Status
+    answer: str
+    entry_id: str | None = None
+    score: float = 0.0
+    topic: str | None = None
+    sources: tuple[Source, ...] = ()
+    suggestions: tuple[Suggestion, ...] = field(default_factory=tuple)
+
+    def as_json(self) -> dict[str, object]:
+        """The `ldn-bot ask --json` object: exactly these keys."""
+        return {
+            "question": self.question,
+            "status": self.status.value,
+            "entry_id": self.entry_id,
+            "score": round(self.score, 1),
+            "answer": self.answer,
+            "sources": [_source_json(s) for s in self.sources],
+            "suggestions": [
+                {"entry_id": s.entry_id, "question": s.question} for s in self.suggestions
+            ],
+        }
+
+
+def _source_json(source: Source) -> dict[str, object]:
+    out: dict[str, object] = {"id": source.id, "label": source.label, "kind": source.kind}
+    if source.link:
+        out["url"] = source.link
+    return out

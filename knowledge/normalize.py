@@ -1,0 +1,92 @@
+"""Text normalisation shared by the safety rules, the gaps and the matcher."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "“": '"', "”": '"'})
+_CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (r"\bcan't\b", "cannot"),
+        (r"\bwon't\b", "will not"),
+        (r"\bain't\b", "is not"),
+        (r"n't\b", " not"),
+        (r"\bi'm\b", "i am"),
+        (r"'re\b", " are"),
+        (r"'ve\b", " have"),
+        (r"'ll\b", " will"),
+        (r"'d\b", " would"),
+        (r"\b(it|that|what|there|he|she|who|how|where)'s\b", r"\1 is"),
+        # The same typed without the apostrophe, as phones and hurried thumbs do.
+        (r"\bcant\b", "cannot"),
+        (r"\bwont\b", "will not"),
+        (r"\b(do|does|did|is|are|was|were|have|has|had|should|could|would)nt\b", r"\1 not"),
+        (r"\bim\b", "i am"),
+        (r"\bive\b", "i have"),
+    )
+)
+# Dose amounts: "4.5mg" -> "4.5 mg", keep the decimal point inside numbers.
+_DOSE = re.compile(r"(\d)(mg|mcg|g|ml)\b")
+_NON_WORD = re.compile(r"[^a-z0-9.\s]+|(?<!\d)\.|\.(?!\d)")
+_SPACES = re.compile(r"\s+")
+_CLAUSE = re.compile(r"[.!?;,:]+(?:\s|$)|\s(?:but|and|although|though|however)\s")
+
+
+def fold(text: str) -> str:
+    """Lower-case, unify quotes and expand contractions; keep punctuation for clause splitting."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
+    for pattern, repl in _CONTRACTIONS:
+        text = pattern.sub(repl, text)
+    return _DOSE.sub(r"\1 \2", text)
+
+
+def clauses(folded: str) -> list[str]:
+    """Split folded text into clauses, so a past-tense marker only covers its own clause."""
+    return [c.strip() for c in _CLAUSE.split(folded) if c.strip()]
+
+
+def bare(folded: str) -> str:
+    """Words only: punctuation becomes space (decimal points in numbers survive)."""
+    return _SPACES.sub(" ", _NON_WORD.sub(" ", folded.replace("'", " "))).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """Phrase rewrites, spelling fixes and stopwords (from lexicon.yaml)."""
+
+    phrases: Mapping[str, str]
+    spelling: Mapping[str, str]
+    stopwords: frozenset[str]
+
+    def compile(self) -> Normalizer:
+        return Normalizer(self)
+
+
+class Normalizer:
+    """Turns a question into matchable tokens; pure, deterministic and cheap."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        ordered = sorted(lexicon.phrases, key=len, reverse=True)
+        self._phrase_re = (
+            re.compile(r"\b(" + "|".join(re.escape(p) for p in ordered) + r")\b")
+            if ordered
+            else None
+        )
+
+    def text(self, raw: str) -> str:
+        """Normalised text: folded, bare, phrases rewritten, spelling fixed."""
+        words = bare(fold(raw)).split()
+        fixed = " ".join(self.lexicon.spelling.get(w, w) for w in words)
+        if self._phrase_re is not None:
+            fixed = self._phrase_re.sub(lambda m: self.lexicon.phrases[m.group(1)], fixed)
+        return fixed
+
+    def content(self, normalised: str) -> list[str]:
+        """The topic-bearing tokens of normalised text, in order, without stopwords."""
+        stop = self.lexicon.stopwords
+        return [t for t in normalised.split() if t not in stop]

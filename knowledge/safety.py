@@ -1,0 +1,158 @@
+"""Safety rules and deliberate gaps: deterministic pattern checks that run before matching."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from knowledge.model import Gap, SafetyRule
+from knowledge.normalize import clauses
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyGrammar:
+    """The shared parts of the safety file: negation, time markers and personal-use cues."""
+
+    negators: frozenset[str]
+    negation_bridge: frozenset[str]
+    negation_after: frozenset[str]
+    distant_past: tuple[str, ...]
+    recent: tuple[str, ...]
+    cues: str
+    first_person: str = r"(?!x)x"
+    general_before: str = r"(?!x)x"
+    general_after: str = r"(?!x)x"
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyResult:
+    """The rule that fired, or None with the clauses that only mention safety terms in a negated,
+    distant-past or general way; those are set aside before matching the rest of the question."""
+
+    rule: SafetyRule | None
+    set_aside: tuple[str, ...]
+
+
+class _CompiledRule:
+    def __init__(self, rule: SafetyRule, fuzzy_names: tuple[str, ...]) -> None:
+        self.rule = rule
+        self.terms = [re.compile(t) for t in rule.terms]
+        self.cued = [re.compile(t) for t in rule.context_terms]
+        self.fuzzy_names = fuzzy_names
+
+
+class SafetyChecker:
+    """Finds the first safety rule (in file order) that a question triggers."""
+
+    def __init__(
+        self,
+        rules: tuple[SafetyRule, ...],
+        grammar: SafetyGrammar,
+        fuzzy_names: dict[str, tuple[str, ...]],
+    ) -> None:
+        self.grammar = grammar
+        self._rules = [_CompiledRule(r, fuzzy_names.get(r.id, ())) for r in rules]
+        self._past = re.compile("|".join(f"(?:{p})" for p in grammar.distant_past))
+        self._recent = re.compile("|".join(f"(?:{p})" for p in grammar.recent))
+        self._cues = re.compile(grammar.cues)
+        self._first_person = re.compile(grammar.first_person)
+        self._general_before = re.compile(grammar.general_before)
+        self._general_after = re.compile(grammar.general_after)
+
+    def check(self, folded: str) -> SafetyResult:
+        """The rule this folded question triggers (or None), and the clauses to set aside."""
+        parts = clauses(folded)
+        set_aside: list[str] = []
+        for compiled in self._rules:
+            for clause in parts:
+                verdict = self._clause_verdict(compiled, clause)
+                if verdict is True:
+                    return SafetyResult(compiled.rule, ())
+                if verdict is False:
+                    set_aside.append(clause)
+        return SafetyResult(None, tuple(dict.fromkeys(set_aside)))
+
+    def _clause_verdict(self, compiled: _CompiledRule, clause: str) -> bool | None:
+        """True: the clause triggers the rule. False: it mentions the rule's terms only in a
+        negated, distant-past or general way. None: no mention at all."""
+        rule = compiled.rule
+        if rule.past_exempt and self._past.search(clause) and not self._recent.search(clause):
+            return False if self._spans(compiled, clause) else None
+        spans = self._spans(compiled, clause)
+        if not spans:
+            return None
+        if not rule.negatable:
+            return True
+        personal = self._first_person.search(clause) is not None
+        return any(
+            not self._negated(clause, start, end)
+            and (personal or not self._general(clause, start, end))
+            for start, end in spans
+        )
+
+    def _spans(self, compiled: _CompiledRule, clause: str) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = [
+            m.span() for t in compiled.terms for m in t.finditer(clause)
+        ]
+        if compiled.cued and self._cues.search(clause):
+            spans += [m.span() for t in compiled.cued for m in t.finditer(clause)]
+        spans += self._fuzzy_spans(compiled.fuzzy_names, clause)
+        return spans
+
+    def _general(self, clause: str, start: int, end: int) -> bool:
+        """A general-knowledge mention: "like morphine", "heroin addicts", "overdose reversal"."""
+        return bool(
+            self._general_before.search(clause[:start]) or self._general_after.search(clause[end:])
+        )
+
+    @staticmethod
+    def _fuzzy_spans(names: tuple[str, ...], clause: str) -> list[tuple[int, int]]:
+        if not names:
+            return []
+        found = []
+        for m in _WORD.finditer(clause):
+            word = m.group()
+            if len(word) < 6:
+                continue
+            # Two edits at most, scaled to the word: catches "oxycodon" but not "morning".
+            if process.extractOne(word, names, scorer=fuzz.ratio, score_cutoff=85) is not None:
+                found.append(m.span())
+        return found
+
+    def _negated(self, clause: str, start: int, end: int) -> bool:
+        g = self.grammar
+        before = _WORD.findall(clause[:start])
+        after = _WORD.findall(clause[end:])
+        if after and after[0] in g.negation_after:
+            return True
+        # Walk back over bridge words ("not on any ..."); stop at the first word that is neither.
+        for word in reversed(before[-6:]):
+            if word in g.negators or word.endswith("n't"):
+                return True
+            if word not in g.negation_bridge:
+                return False
+        return False
+
+
+class GapChecker:
+    """Finds the deliberate gap a question falls into, or None."""
+
+    def __init__(self, gaps: tuple[Gap, ...]) -> None:
+        self._gaps = [
+            (
+                g,
+                re.compile("|".join(f"(?:{p})" for p in g.patterns)),
+                re.compile("|".join(f"(?:{p})" for p in g.unless)) if g.unless else None,
+            )
+            for g in gaps
+        ]
+
+    def check(self, folded: str) -> Gap | None:
+        for gap, pattern, unless in self._gaps:
+            if pattern.search(folded) and not (unless and unless.search(folded)):
+                return gap
+        return None
