@@ -97,11 +97,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="list misses on the tuning half")
     parser.add_argument("--no-bm25", action="store_true", help="skip the BM25 reference")
+    parser.add_argument("--tuning-only", action="store_true", help="score the tuning half only")
     args = parser.parse_args(argv)
 
     kb = load()
     engine = Engine(kb)
-    halves = {name: load_cases(path) for name, path in HALVES.items()}
+    halves = {
+        name: load_cases(path)
+        for name, path in HALVES.items()
+        if not (args.tuning_only and name != "tuning")
+    }
     systems: dict[str, Callable[[str], Reply]] = {"engine": engine.ask}
     if not args.no_bm25:
         from tests.eval.bm25_reference import BM25Reference
