@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -59,6 +59,7 @@ class TelegramConfig:
     base_file_url: str = DEFAULT_BASE_FILE_URL
     poll_timeout: int = 30  # seconds a getUpdates long poll may wait
     connect_timeout: float = 10.0
+    rate_limit: bool = True  # pace sends to Telegram's limits (off only for local test servers)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,10 @@ def from_dict(data: dict[str, Any], where: str = "config", base: Path | None = N
             )
         ),
     )
+    rate_limit = t.get("rate_limit", True)
+    if not isinstance(rate_limit, bool):
+        raise ConfigError(f"{where}: [telegram] rate_limit must be true or false")
+    telegram = replace(telegram, rate_limit=rate_limit)
     if telegram.poll_timeout < 0:
         raise ConfigError(f"{where}: [telegram] poll_timeout must not be negative")
 

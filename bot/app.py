@@ -1,0 +1,184 @@
+"""Wiring: `build_application(config)` builds the whole bot; `run_polling` runs it.
+
+Tests build the very same Application, pointed at a fake Bot API server on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections import OrderedDict
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import texts
+from bot.config import Config, ConfigError
+from bot.context import BotApplication, BotContext, BotData, Services
+from bot.errors import error_handler
+from bot.handlers.ask import answer_button, question
+from bot.handlers.forget import forget, forget_button, stale_button
+from bot.handlers.sources import sources
+from bot.handlers.start import help_command, privacy, start
+from bot.handlers.topics import topics, topics_button
+from knowledge import Engine, KnowledgeError, load
+from store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across chats, in order within a chat: two quick questions from one patient
+    are answered in the order asked, while other patients are not kept waiting."""
+
+    def __init__(self, max_concurrent_updates: int, max_chats: int = 10_000) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: OrderedDict[int, asyncio.Lock] = OrderedDict()
+        self._max_chats = max_chats
+
+    def _lock(self, chat_id: int) -> asyncio.Lock:
+        lock = self._locks.pop(chat_id, None) or asyncio.Lock()
+        self._locks[chat_id] = lock
+        while len(self._locks) > self._max_chats:
+            oldest, old = next(iter(self._locks.items()))
+            if old.locked():
+                break
+            del self._locks[oldest]
+        return lock
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        async with self._lock(chat.id):
+            await coroutine
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+async def _post_init(application: BotApplication) -> None:
+    services = application.bot_data.services
+    assert services is not None
+    if services.store is None:
+        services.store = await asyncio.to_thread(Store.open, services.config.storage.url)
+    await application.bot.set_my_commands([BotCommand(n, d) for n, d in texts.COMMANDS])
+
+
+async def _post_shutdown(application: BotApplication) -> None:
+    services = application.bot_data.services
+    if services is not None and services.store is not None:
+        await asyncio.to_thread(services.store.close)
+        services.store = None
+
+
+def build_application(
+    config: Config,
+    *,
+    engine: Engine | None = None,
+    store: Store | None = None,
+) -> BotApplication:
+    """The whole bot: builder, services, every handler in order, the error handler."""
+    quiet_token_leaks()
+    services = Services(
+        config=config,
+        engine=engine or Engine(load(config.knowledge.path), config.clinic),
+        store=store,
+    )
+    context_types = ContextTypes(context=BotContext, bot_data=BotData)
+    builder = (
+        ApplicationBuilder()
+        .token(config.require_token())
+        .base_url(config.telegram.base_url)
+        .base_file_url(config.telegram.base_file_url)
+        .context_types(context_types)
+        .concurrent_updates(PerChatUpdateProcessor(16))
+        .connect_timeout(config.telegram.connect_timeout)
+        .get_updates_read_timeout(config.telegram.poll_timeout + 10)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if config.telegram.rate_limit:
+        # Telegram's limits (about 30 messages/s overall, 1/s per chat), RetryAfter honoured.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    application: BotApplication = builder.build()  # type: ignore[assignment]
+    application.bot_data.services = services
+
+    # Commands. In groups, PTB only passes commands addressed to this bot (/start@name).
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("topics", topics))
+    application.add_handler(CommandHandler("sources", sources))
+    application.add_handler(CommandHandler("privacy", privacy))
+    application.add_handler(CommandHandler("forget", forget))
+
+    # Buttons: each prefix re-checked by its handler; anything else is stale or forged.
+    application.add_handler(CallbackQueryHandler(answer_button, pattern=r"^[aq]:"))
+    application.add_handler(CallbackQueryHandler(topics_button, pattern=r"^t:"))
+    application.add_handler(CallbackQueryHandler(forget_button, pattern=r"^f:"))
+    application.add_handler(CallbackQueryHandler(stale_button))
+
+    # Free text is a question (in groups only when the bot is mentioned or replied to).
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, question))
+
+    application.add_error_handler(error_handler)
+    return application
+
+
+def quiet_token_leaks() -> None:
+    """httpx logs every request URL at INFO, and Bot API URLs hold the bot token."""
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    quiet_token_leaks()
+
+
+def run_polling(config: Config) -> int:
+    """Validate everything, then poll until SIGINT/SIGTERM. Returns the exit status."""
+    configure_logging(config.logging.level)
+    try:
+        application = build_application(config)
+        # Fail fast: open the store and reach the Bot API before polling starts.
+        services = application.bot_data.services
+        assert services is not None
+        services.store = Store.open(config.storage.url)
+    except (ConfigError, KnowledgeError, StoreError) as exc:
+        print(f"ldn-bot: {exc}", file=sys.stderr)
+        return 2
+    try:
+        application.run_polling(
+            allowed_updates=["message", "callback_query"], timeout=config.telegram.poll_timeout
+        )
+    except InvalidToken:
+        print("ldn-bot: the Bot API server rejected the token", file=sys.stderr)
+        return 2
+    except (NetworkError, TelegramError) as exc:
+        print(
+            f"ldn-bot: cannot reach the Bot API server at {config.telegram.base_url}: "
+            f"{type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return 2
+    return 0

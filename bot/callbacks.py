@@ -1,0 +1,56 @@
+"""Callback data: short, opaque, checked again on the server when a button is pressed.
+
+    a:<entry-id>     answer this entry in place (clarify suggestion, topic list)
+    q:<entry-id>     answer this entry as a new message (example questions under /start)
+    t:               the topic categories;  t:<category-id>  the entries of one category
+    f:yes / f:no     the /forget confirmation
+
+Never patient data; every value fits Telegram's 64-byte limit because ids are <= 40 chars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Action = Literal["a", "q", "t", "f"]
+_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f"})
+MAX_BYTES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    action: Action
+    value: str
+
+    def encode(self) -> str:
+        data = f"{self.action}:{self.value}"
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+        return data
+
+
+def answer_here(entry_id: str) -> str:
+    return Callback("a", entry_id).encode()
+
+
+def answer_new(entry_id: str) -> str:
+    return Callback("q", entry_id).encode()
+
+
+def topics(category_id: str = "") -> str:
+    return Callback("t", category_id).encode()
+
+
+def forget(confirm: bool) -> str:
+    return Callback("f", "yes" if confirm else "no").encode()
+
+
+def decode(data: str | None) -> Callback | None:
+    """The callback, or None for anything malformed (stale or forged buttons)."""
+    if not data or len(data.encode()) > MAX_BYTES or ":" not in data:
+        return None
+    action, value = data.split(":", 1)
+    if action not in _ACTIONS:
+        return None
+    return Callback(action, value)  # type: ignore[arg-type]

@@ -1,0 +1,70 @@
+"""Services shared by all handlers, reached through a typed context (not loose bot_data keys)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+
+from bot.config import Config
+from knowledge import Engine
+from store import Store
+
+T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Built once per Application; the store is opened in post_init, closed in post_shutdown."""
+
+    config: Config
+    engine: Engine
+    clock: Callable[[], datetime] = utc_now
+    store: Store | None = None
+
+    async def db(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a blocking store call in a worker thread so the event loop keeps serving."""
+        return await asyncio.to_thread(fn, *args)
+
+    def require_store(self) -> Store:
+        if self.store is None:
+            raise RuntimeError("the store is not open (post_init has not run)")
+        return self.store
+
+
+class BotData:
+    """The application's bot_data: just the services."""
+
+    def __init__(self) -> None:
+        self.services: Services | None = None
+
+
+class BotContext(
+    CallbackContext[ExtBot[None], dict[object, object], dict[object, object], BotData]
+):
+    """Handlers' context: `context.services` instead of dictionary look-ups."""
+
+    @property
+    def services(self) -> Services:
+        services = self.bot_data.services
+        if services is None:
+            raise RuntimeError("services are not installed on this application")
+        return services
+
+
+BotApplication = Application[
+    ExtBot[None],
+    BotContext,
+    dict[object, object],
+    dict[object, object],
+    BotData,
+    JobQueue[BotContext],
+]

@@ -1,0 +1,45 @@
+"""/forget: delete everything stored about this chat, after a confirmation."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from bot import callbacks, render, texts
+from bot.context import BotContext
+from bot.handlers.common import send_html
+
+log = logging.getLogger(__name__)
+
+
+async def forget(update: Update, context: BotContext) -> None:
+    """Ask for confirmation before deleting this chat's data."""
+    await send_html(update, context, [texts.FORGET_CONFIRM], render.forget_keyboard())
+
+
+async def forget_button(update: Update, context: BotContext) -> None:
+    """Delete (f:yes) or keep (f:no) this chat's data."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None or chat is None:
+        return
+    decoded = callbacks.decode(query.data)
+    if decoded is None or decoded.value not in ("yes", "no"):
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    if decoded.value == "no":
+        await query.edit_message_text(texts.FORGET_KEPT)
+        return
+    services = context.services
+    deleted = await services.db(services.require_store().forget_chat, chat.id)
+    log.info("chat data forgotten on request: %d rows", deleted)
+    await query.edit_message_text(texts.FORGET_DONE)
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """Answer any button the bot does not recognise (old or forged)."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)

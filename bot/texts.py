@@ -1,0 +1,77 @@
+"""The bot's own words (everything that is not a knowledge-base answer)."""
+
+from __future__ import annotations
+
+from html import escape as _escape
+
+from knowledge import ClinicInfo
+
+
+def escape(text: str) -> str:
+    """Escape text for Telegram HTML (&, <, >; quotes need no escaping there)."""
+    return _escape(text, quote=False)
+
+
+EXAMPLE_ENTRIES = ("side-effects", "when-to-take", "sleep-problems", "how-ldn-works")
+
+COMMANDS = (
+    ("start", "Welcome and what I can do"),
+    ("topics", "Browse the topics I know about"),
+    ("help", "How to use this bot"),
+    ("sources", "The studies and slides behind my answers"),
+    ("privacy", "What I store and how to delete it"),
+    ("forget", "Delete everything stored about this chat"),
+)
+
+
+def welcome(clinic: ClinicInfo) -> str:
+    contact = escape(clinic.placeholders()["clinic"])
+    emergency = escape(clinic.placeholders()["emergency"])
+    return (
+        "👋 <b>Hello! I answer questions about low dose naltrexone (LDN).</b>\n\n"
+        "Ask me in your own words, for example about side effects, when to take your dose or "
+        "how LDN works. Every answer comes from your clinic's information and shows its "
+        "sources. When I don't know, I say so.\n\n"
+        "<b>Please note:</b> I give general information, not personal medical advice, and I "
+        "never change your dose. For questions about your own treatment, contact "
+        f"{contact}. In an emergency, call {emergency}.\n\n"
+        "<b>Privacy:</b> I store this chat's id and your settings so I can work; questions I "
+        "can't answer are kept for the clinic without any link to you. /privacy tells more, "
+        "/forget deletes it all.\n\n"
+        "Try one of these:"
+    )
+
+
+def help_text() -> str:
+    lines = "\n".join(f"/{name} — {escape(desc)}" for name, desc in COMMANDS)
+    return (
+        "<b>How to use me</b>\n\n"
+        "Type any question about LDN, like <i>can't sleep on ldn</i> or <i>what dose do I "
+        "start on</i>. If I'm not sure what you mean, I'll offer topics to pick from.\n\n"
+        f"{lines}\n\n"
+        "In a group, mention me or reply to one of my messages."
+    )
+
+
+def privacy(retention_days: int) -> str:
+    return (
+        "<b>What I store</b>\n\n"
+        "• This chat's id and type, when it first and last used me, and whether you pressed "
+        "Start: so the clinic's reminders and updates can reach you later.\n"
+        "• Your settings for this bot, if you choose any.\n"
+        "• Questions I could not answer, as plain text <b>without any link to you or this "
+        f"chat</b>, for {retention_days} days, so the clinic can add answers.\n\n"
+        "I do not store your other messages or answers. /forget deletes everything stored "
+        "about this chat."
+    )
+
+
+FORGET_CONFIRM = (
+    "This deletes everything stored about this chat: its record and your settings. "
+    "You can use the bot again at any time afterwards. Delete now?"
+)
+FORGET_DONE = "Done: nothing about this chat is stored any more."
+FORGET_KEPT = "Nothing was deleted."
+STALE_BUTTON = "Sorry, that button no longer works. Please ask again or use /topics."
+TOPICS = "<b>Topics</b>\n\nChoose a subject:"
+ERROR = "Sorry, something went wrong on my side. Please try again in a moment."
