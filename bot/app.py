@@ -39,6 +39,8 @@ from store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
+CONCURRENT_UPDATES = 8  # updates handled at once (in order within each chat)
+
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Concurrent across chats, in order within a chat: two quick questions from one patient
@@ -109,7 +111,11 @@ def build_application(
         .base_url(config.telegram.base_url)
         .base_file_url(config.telegram.base_file_url)
         .context_types(context_types)
-        .concurrent_updates(PerChatUpdateProcessor(16))
+        .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
+        # As many connections as updates in flight: a larger pool only adds bookkeeping to
+        # every request, and a request waits for a free connection instead of failing.
+        .connection_pool_size(CONCURRENT_UPDATES)
+        .pool_timeout(10.0)
         .connect_timeout(config.telegram.connect_timeout)
         .get_updates_read_timeout(config.telegram.poll_timeout + 10)
         .post_init(_post_init)

@@ -15,6 +15,7 @@ from typing import TextIO
 from bot.config import Config, ConfigError, load_config
 from bot.console import render_text
 from knowledge import Engine, KnowledgeError, Reply, Status, load
+from store import StoreError
 
 EXIT_CONFIG = 2
 
@@ -103,14 +104,16 @@ def cmd_check(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO
     return 0
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def _safe_url(url: str) -> str:
     """The storage URL without a password."""
     from sqlalchemy.engine import make_url
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # a malformed URL is reported by the store when it opens
-        return "(unparseable URL)"
+    # The config loader has already checked that the URL parses.
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def cmd_unanswered(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
@@ -173,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(config, args, sys.stdout, sys.stdin)
     except (ConfigError, KnowledgeError) as exc:
         print(f"ldn-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StoreError as exc:
+        print(f"ldn-bot: storage: {_one_line(exc)}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from knowledge import ClinicInfo
 
 TOKEN_ENV = "LDN_BOT_TOKEN"
@@ -105,10 +108,14 @@ def _section(data: dict[str, Any], name: str, cls: type, where: str) -> dict[str
     return out
 
 
+_KIND_NAMES = {str: "a string", int: "a whole number", float: "a number"}
+
+
 def _typed(where: str, section: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
     if isinstance(value, bool) or not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ConfigError(f"{where}: [{section}] {key} must be a {names}")
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        names = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
+        raise ConfigError(f"{where}: [{section}] {key} must be {names}")
     return value
 
 
@@ -183,8 +190,14 @@ def from_dict(data: dict[str, Any], where: str = "config", base: Path | None = N
 
     s = _section(data, "storage", StorageConfig, where)
     url = _typed(where, "storage", "url", s.get("url", StorageConfig.url), str)
-    if not (url.startswith("sqlite") or url.startswith("postgresql")):
-        raise ConfigError(f"{where}: [storage] url must be a sqlite:/// or postgresql:// URL")
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        backend = ""
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"{where}: [storage] url must be a sqlite:///FILE or postgresql+psycopg://... URL"
+        )
     retention = _typed(
         where,
         "storage",

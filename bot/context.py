@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
@@ -21,6 +22,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+SEEN_REFRESH = timedelta(minutes=15)  # how stale a chat's last_seen may get before a write
+SEEN_CACHE = 50_000  # chats remembered in memory for that purpose
+
+
 @dataclass
 class Services:
     """Built once per Application; the store is opened in post_init, closed in post_shutdown."""
@@ -29,6 +34,19 @@ class Services:
     engine: Engine
     clock: Callable[[], datetime] = utc_now
     store: Store | None = None
+    _seen: OrderedDict[int, datetime] = field(default_factory=OrderedDict)
+
+    def needs_seen_write(self, chat_id: int, now: datetime) -> bool:
+        """Whether this chat's last_seen is worth a database write now: at most one write per
+        chat per SEEN_REFRESH, so a patient's run of questions costs one write, not ten."""
+        last = self._seen.get(chat_id)
+        if last is not None and now - last < SEEN_REFRESH:
+            return False
+        self._seen[chat_id] = now
+        self._seen.move_to_end(chat_id)
+        if len(self._seen) > SEEN_CACHE:
+            self._seen.popitem(last=False)
+        return True
 
     async def db(self, fn: Callable[..., T], *args: object) -> T:
         """Run a blocking store call in a worker thread so the event loop keeps serving."""

@@ -16,7 +16,8 @@ from knowledge.model import Entry, Reply, Status, Suggestion
 from knowledge.normalize import clauses, fold
 from knowledge.safety import GapChecker, SafetyChecker
 
-MAX_QUESTION = 1000  # longer text is cut before matching; nobody types a 1,000-character question
+MAX_QUESTION = 1000  # longer text is cut before matching (never before the safety checks)
+MAX_SAFETY_TEXT = 20_000  # far beyond Telegram's 4,096 characters per message
 
 FALLBACK = (
     "I'm sorry, I don't have an answer to that. I can only answer questions about low dose "
@@ -36,7 +37,7 @@ class Thresholds:
 
     answer: float = 50.5  # at least this ...
     margin: float = 2.0  # ... and this far ahead of the runner-up to answer outright
-    clarify: float = 40.0  # below this, fall back
+    clarify: float = 45.0  # below this, fall back
     window: float = 15.0  # suggest entries within this distance of the best one
     max_suggestions: int = 3
 
@@ -75,9 +76,8 @@ class Engine:
 
     def ask(self, question: str) -> Reply:
         """Decide the one reply for a question."""
-        text = question[:MAX_QUESTION]
-        folded = fold(text)
-
+        # Safety and gaps read the whole message: a crisis can come at the end of a long one.
+        folded = fold(question[:MAX_SAFETY_TEXT])
         safety = self._safety.check(folded)
         rule = safety.rule
         if rule is not None:
@@ -102,14 +102,16 @@ class Engine:
                 sources=gap.sources,
             )
 
+        text = question[:MAX_QUESTION]
         normalised = self._normalizer.text(text)
         if not self._normalizer.content(normalised):
             return Reply(question=question, status=Status.FALLBACK, answer=EMPTY)
         if safety.set_aside:
-            # "I had tramadol years ago, is LDN addictive?": match what is asked, not the aside.
-            rest = " ".join(c for c in clauses(folded) if c not in safety.set_aside)
+            # "I had tramadol years ago, is LDN addictive?": match what is asked, not the aside,
+            # unless too little is left to match on its own.
+            rest = " ".join(c for c in clauses(fold(text)) if c not in safety.set_aside)
             rest_normalised = self._normalizer.text(rest)
-            if self._normalizer.content(rest_normalised):
+            if len(self._normalizer.content(rest_normalised)) >= 2:
                 normalised = rest_normalised
         return self._decide(question, self.matcher.rank(normalised))
 

@@ -230,6 +230,7 @@ def _load_safety(
         negation_after=frozenset(f.strings(top, data, "negation_after", optional=True)),
         distant_past=f.patterns(top, data, "distant_past"),
         recent=f.patterns(top, data, "recent"),
+        resumed=f.patterns(top, data, "resumed"),
         cues=cues,
         **extra,
     )
@@ -288,6 +289,10 @@ def _load_lexicon(path: Path) -> Lexicon:
     for key in ("phrases", "spelling"):
         value = f.top(key, dict)
         for k, v in value.items():
+            if isinstance(k, bool) or isinstance(v, bool):
+                raise f.fail(
+                    str(k), key, "put yes/no/on/off in quotes: YAML reads them as true/false"
+                )
             if not isinstance(k, str) or not isinstance(v, str) or k != k.lower():
                 raise f.fail(str(k), key, "keys and values must be lower-case strings")
         maps[key] = value

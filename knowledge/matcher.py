@@ -100,8 +100,8 @@ class Matcher:
 
         n = max(len(self.entries), 1)
         df: dict[str, int] = {}
-        for vocab in entry_vocab:
-            for token in vocab:
+        for entry_words in entry_vocab:
+            for token in entry_words:
                 df[token] = df.get(token, 0) + 1
         self._idf = {t: math.log((n + 1) / (d + 0.5)) for t, d in df.items()}
         self._idf_unknown = self.weights.unknown * math.log((n + 1) / 0.5)
@@ -123,19 +123,33 @@ class Matcher:
         lexicon = normalizer.lexicon
         self._vocab = tuple(sorted(raw_vocab | lexicon.stopwords | set(lexicon.spelling)))
         self._vocab_set = frozenset(self._vocab)
+        # Candidates for spelling correction, by first letter: people seldom mistype the first
+        # letter, and allowing it turns real words into other ones ("cover" -> "over").
+        by_initial: dict[str, list[str]] = {}
+        for known in self._vocab:
+            by_initial.setdefault(known[:1], []).append(known)
+        self._vocab_by_initial = {k: tuple(v) for k, v in by_initial.items()}
         self._correct = lru_cache(maxsize=8192)(self._correct_uncached)
 
     # -- question side ---------------------------------------------------------------------
 
     def _correct_uncached(self, word: str) -> str:
-        """The nearest known word within one edit (two for long words), else the word itself."""
+        """The nearest known word with the same first letter, within one edit (two for words of
+        eight letters or more), else the word itself."""
         if word in self._vocab_set or len(word) < 4 or not word.isalpha():
             return word
-        max_edits = 1 if len(word) < 7 else 2
-        best = process.extractOne(word, self._vocab, scorer=OSA.distance, score_cutoff=max_edits)
+        max_edits = 1 if len(word) < 8 else 2
+        candidates = self._vocab_by_initial.get(word[0], ())
+        best = process.extractOne(word, candidates, scorer=OSA.distance, score_cutoff=max_edits)
         if best is None:
             return word
-        return self.normalizer.lexicon.spelling.get(best[0], best[0])
+        lexicon = self.normalizer.lexicon
+        fixed = lexicon.spelling.get(best[0], best[0])
+        if len(word) < 5 and all(w in lexicon.stopwords for w in fixed.split()):
+            # A short unknown word is more often a real word the bot does not know ("cold")
+            # than a mistyped stopword ("could"); dropping it would hide that it is unknown.
+            return word
+        return fixed
 
     def tokens(self, normalised: str) -> list[str]:
         """The question's content words, spelling-corrected and stemmed, without repeats."""

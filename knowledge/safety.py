@@ -22,6 +22,7 @@ class SafetyGrammar:
     negation_after: frozenset[str]
     distant_past: tuple[str, ...]
     recent: tuple[str, ...]
+    resumed: tuple[str, ...]
     cues: str
     first_person: str = r"(?!x)x"
     general_before: str = r"(?!x)x"
@@ -58,6 +59,7 @@ class SafetyChecker:
         self._rules = [_CompiledRule(r, fuzzy_names.get(r.id, ())) for r in rules]
         self._past = re.compile("|".join(f"(?:{p})" for p in grammar.distant_past))
         self._recent = re.compile("|".join(f"(?:{p})" for p in grammar.recent))
+        self._resumed = re.compile("|".join(f"(?:{p})" for p in grammar.resumed))
         self._cues = re.compile(grammar.cues)
         self._first_person = re.compile(grammar.first_person)
         self._general_before = re.compile(grammar.general_before)
@@ -66,21 +68,29 @@ class SafetyChecker:
     def check(self, folded: str) -> SafetyResult:
         """The rule this folded question triggers (or None), and the clauses to set aside."""
         parts = clauses(folded)
+        # "I had tramadol years ago but I'm back on it now": a resumption anywhere in the
+        # message cancels every distant-past exemption in it.
+        resumed = self._resumed.search(folded) is not None
+        whole = folded
         set_aside: list[str] = []
         for compiled in self._rules:
-            for clause in parts:
-                verdict = self._clause_verdict(compiled, clause)
+            # Rules without a past exemption also read the message whole, so that "go to sleep
+            # and not wake up" is not cut in two at "and".
+            spans = parts if compiled.rule.past_exempt else [*parts, whole]
+            for clause in spans:
+                verdict = self._clause_verdict(compiled, clause, resumed)
                 if verdict is True:
                     return SafetyResult(compiled.rule, ())
-                if verdict is False:
+                if verdict is False and clause is not whole:
                     set_aside.append(clause)
         return SafetyResult(None, tuple(dict.fromkeys(set_aside)))
 
-    def _clause_verdict(self, compiled: _CompiledRule, clause: str) -> bool | None:
+    def _clause_verdict(self, compiled: _CompiledRule, clause: str, resumed: bool) -> bool | None:
         """True: the clause triggers the rule. False: it mentions the rule's terms only in a
         negated, distant-past or general way. None: no mention at all."""
         rule = compiled.rule
-        if rule.past_exempt and self._past.search(clause) and not self._recent.search(clause):
+        distant = self._past.search(clause) and not self._recent.search(clause)
+        if rule.past_exempt and distant and not resumed:
             return False if self._spans(compiled, clause) else None
         spans = self._spans(compiled, clause)
         if not spans:

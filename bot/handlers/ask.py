@@ -42,12 +42,13 @@ async def question(update: Update, context: BotContext) -> None:
     reply = services.engine.ask(text)
     # Logged without the text: patients' words and health data stay out of INFO logs.
     log.info("question answered: status=%s entry=%s", reply.status.value, reply.entry_id)
+    # The patient's answer goes out first; bookkeeping follows.
+    await send_html(update, context, render.reply_html(reply), _keyboard(reply))
     await remember_chat(update, context)
     if reply.status in (Status.FALLBACK, Status.CLARIFY) and reply.entry_id is None:
         store = services.require_store()
         normalised = services.engine.normalise(text)
         await services.db(store.record_unanswered, normalised, reply.status.value, services.clock())
-    await send_html(update, context, render.reply_html(reply), _keyboard(reply))
 
 
 def _keyboard(reply: Reply) -> render.InlineKeyboardMarkup | None:

@@ -42,12 +42,15 @@ async def remember_chat(update: Update, context: BotContext, *, started: bool = 
     if chat is None or chat.type not in CHAT_KINDS:
         return
     services = context.services
+    now = services.clock()
+    if not services.needs_seen_write(chat.id, now) and not started:
+        return
     user = update.effective_user
     await services.db(
         services.require_store().record_chat,
         chat.id,
         CHAT_KINDS[chat.type],
-        services.clock(),
+        now,
         started,
         user.language_code if user else None,
     )

@@ -1,0 +1,119 @@
+"""Throughput of the whole bot against the fake Bot API server, with a bare PTB echo bot as
+the reference, in the same run.
+
+    python bench/bench_bot.py [--users 50] [--rounds 10]
+
+Each round queues one message from each of N users at once and times until every reply has
+been sent. The server runs in a child process (bench/remote_server.py): a real Telegram
+server's work is not the bot's. Prints figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from telegram import Update  # noqa: E402
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
+
+from bench.remote_server import RemoteServer  # noqa: E402
+from tests.botharness import TOKEN, make_config, running_bot  # noqa: E402
+from tests.eval.evaluate import HALVES, load_cases  # noqa: E402
+from tests.fakebotapi import factories  # noqa: E402
+
+Runner = Callable[[RemoteServer, Path], AbstractAsyncContextManager[object]]
+
+
+@asynccontextmanager
+async def echo_bot(server: RemoteServer, _: Path) -> AsyncIterator[object]:
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(update.effective_message.text or "")
+
+    app = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .base_url(server.base_url)
+        .base_file_url(server.base_file_url)
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        yield app
+        await app.updater.stop()
+        await app.stop()
+
+
+def our_bot(rate_limit: bool) -> Runner:
+    @asynccontextmanager
+    async def run(server: RemoteServer, db: Path) -> AsyncIterator[object]:
+        config = make_config(server, db, rate_limit=rate_limit)  # type: ignore[arg-type]
+        async with running_bot(server, config) as bot:  # type: ignore[arg-type]
+            yield bot
+
+    return run
+
+
+async def measure(runner: Runner, users: int, rounds: int, questions: list[str]) -> list[float]:
+    rates = []
+    with tempfile.TemporaryDirectory() as tmp, RemoteServer(TOKEN) as server:
+        async with runner(server, Path(tmp) / "bench.sqlite3"):
+            for round_no in range(rounds + 1):
+                updates = [
+                    factories.private_message(
+                        questions[(round_no * users + user) % len(questions)],
+                        user_id=10_000 + user,
+                    )
+                    for user in range(users)
+                ]
+                mark = await asyncio.to_thread(server.call, "mark")
+                start = time.perf_counter()
+                await asyncio.to_thread(server.call, "push", updates)
+                await asyncio.to_thread(server.call, "wait", "sendMessage", users, mark)
+                if round_no:  # round 0 warms up connections and caches
+                    rates.append(users / (time.perf_counter() - start))
+    return rates
+
+
+async def main_async(users: int, rounds: int) -> None:
+    questions = [c.q for c in load_cases(HALVES["tuning"]) if c.expect != "safety"]
+    results = {}
+    for name, runner in (
+        ("bare PTB echo bot", echo_bot),
+        ("LDN bot (rate limiter off)", our_bot(False)),
+        ("LDN bot (rate limiter on, Telegram's limits)", our_bot(True)),
+    ):
+        rounds_here = rounds if "limiter on" not in name else max(2, rounds // 5)
+        rates = await measure(runner, users, rounds_here, questions)
+        results[name] = statistics.median(rates)
+        print(
+            f"{name:46} median {results[name]:7.1f} replies/s  "
+            f"(min {min(rates):.1f}, max {max(rates):.1f}; {rounds_here} rounds of {users} users)"
+        )
+    ratio = results["LDN bot (rate limiter off)"] / results["bare PTB echo bot"]
+    print(f"LDN bot / echo bot (both unpaced): {ratio:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=10)
+    args = parser.parse_args()
+    asyncio.run(main_async(args.users, args.rounds))
+
+
+if __name__ == "__main__":
+    main()
