@@ -1,0 +1,42 @@
+"""Storage layer of the LDN bot: SQLite or PostgreSQL through SQLAlchemy 2, schema by Alembic.
+
+Exactly-once behaviour (nightly reminders, broadcast outbox) is built on the database's
+unique constraints and atomic claims, so the store is safe with several threads and with
+several bot processes sharing one PostgreSQL database. Nothing here reads the clock: every
+operation that depends on the time takes ``now`` (a timezone-aware datetime).
+
+Usage::
+
+    store = Store.open("sqlite:///ldn-bot.sqlite3")   # migrates to head
+    store.record_chat(chat_id, "private", now, started=True)
+    ...
+    store.close()
+
+Exception hierarchy (invalid arguments raise plain :class:`ValueError` instead)::
+
+    StoreError                  the database could not do what was asked
+    ├── MigrationError          upgrading the schema to head failed / database ahead of code
+    └── UnknownChatError        (also a LookupError) the chat was never recorded
+
+Modules: :mod:`store.core` (the :class:`Store`), :mod:`store.models` (tables and the
+registry of chat-linked tables), :mod:`store.migrate` (Alembic driven from code),
+:mod:`store.engine` (engine set-up per backend), ``store/migrations`` (revisions).
+"""
+
+from __future__ import annotations
+
+from .core import ChatKind, ChatRecord, Store, UnansweredCount, UnansweredStatus
+from .errors import MigrationError, StoreError, UnknownChatError
+from .migrate import head_revision
+
+__all__ = [
+    "ChatKind",
+    "ChatRecord",
+    "MigrationError",
+    "Store",
+    "StoreError",
+    "UnansweredCount",
+    "UnansweredStatus",
+    "UnknownChatError",
+    "head_revision",
+]

@@ -1,0 +1,160 @@
+"""Declarative models: the single source of truth the Alembic migrations must reproduce.
+
+Every timestamp column is :class:`UtcDateTime`: it accepts only timezone-aware datetimes,
+stores them in UTC and always gives back aware UTC datetimes, on SQLite as on PostgreSQL.
+
+Tables that hold anything about a chat are registered with :func:`chat_linked` so that
+``Store.forget_chat`` and ``Store.rows_about_chat`` cover them; a new table with a ``chat_id``
+column must carry the decorator (a test fails otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+CHAT_KINDS: Final = ("private", "group", "supergroup")
+UNANSWERED_STATUSES: Final = ("fallback", "clarify")
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """``TIMESTAMP WITH TIME ZONE`` that refuses naive datetimes and returns aware UTC.
+
+    SQLite has no time zone support, so values are stored there as naive UTC text (fixed
+    width, so text order is time order) and tagged as UTC again when read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):  # pragma: no cover - drivers give datetimes
+            raise TypeError(f"expected a datetime from the database, got {value!r}")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+@dataclass(frozen=True)
+class ChatLink:
+    """A table holding rows about one chat, found through ``column``."""
+
+    table: Table
+    column: str = "chat_id"
+
+
+CHAT_LINKED_TABLES: list[ChatLink] = []
+"""Every table whose rows are about a chat; ``forget_chat`` deletes from all of them."""
+
+_M = TypeVar("_M", bound=type[Base])
+
+
+def register_chat_table(table: Table, column: str = "chat_id") -> None:
+    """Include ``table`` in ``forget_chat`` / ``rows_about_chat`` (idempotent)."""
+    if column not in table.c:
+        raise ValueError(f"table {table.name!r} has no column {column!r}")
+    link = ChatLink(table, column)
+    if link not in CHAT_LINKED_TABLES:
+        CHAT_LINKED_TABLES.append(link)
+
+
+def chat_linked(column: str = "chat_id") -> Callable[[_M], _M]:
+    """Class decorator form of :func:`register_chat_table` for declarative models."""
+
+    def decorate(model: _M) -> _M:
+        table = model.__table__
+        if not isinstance(table, Table):  # pragma: no cover - declarative always makes a Table
+            raise TypeError(f"{model.__name__} is not mapped to a Table")
+        register_chat_table(table, column)
+        return model
+
+    return decorate
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+@chat_linked()
+class Chat(Base):
+    """A Telegram chat the bot has seen; reminders and broadcasts go to started ones."""
+
+    __tablename__ = "chats"
+    __table_args__ = (CheckConstraint(_in("kind", CHAT_KINDS), name="kind"),)
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    started: Mapped[bool] = mapped_column(Boolean(create_constraint=False))
+    language_code: Mapped[str | None] = mapped_column(String(35))
+
+
+@chat_linked()
+class ChatPreference(Base):
+    """One key/value setting of a chat (reminder time, language...)."""
+
+    __tablename__ = "chat_preferences"
+
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chats.chat_id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class UnansweredQuestion(Base):
+    """A question the engine could not answer; deliberately not linked to any chat."""
+
+    __tablename__ = "unanswered_questions"
+    __table_args__ = (CheckConstraint(_in("status", UNANSWERED_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    question_normalized: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    asked_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
