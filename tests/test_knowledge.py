@@ -499,6 +499,10 @@ GAP_CASES = [
     ("can I take a double dose if I missed one", "gap-missed-dose"),
     ("I have liver disease, can I take LDN?", "gap-liver-kidney"),
     ("is ldn ok with kidney problems", "gap-liver-kidney"),
+    ("does ldn help with long covid", "gap-other-conditions"),
+    ("can LDN treat depression?", "gap-other-conditions"),
+    ("can you send me a repeat prescription for my ldn", "gap-prescriptions"),
+    ("I'm running out of my LDN capsules", "gap-prescriptions"),
 ]
 ADVICE = re.compile(
     r"\bmg\b|\d\s*(mg|mcg|ml)\b|\b(it is|it's|is) (safe|fine|ok|okay)\b"
