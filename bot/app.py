@@ -12,8 +12,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any
 
-from telegram import BotCommand, Update
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram import Bot, BotCommand, Update
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -159,6 +159,18 @@ def configure_logging(level: str) -> None:
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     quiet_token_leaks()
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+async def _preflight(config: Config) -> str:
+    """Reach the Bot API server with the token before anything starts; returns @username."""
+    bot = Bot(
+        config.require_token(),
+        base_url=config.telegram.base_url,
+        base_file_url=config.telegram.base_file_url,
+    )
+    async with bot:
+        return bot.username
 
 
 def run_polling(config: Config) -> int:
@@ -166,25 +178,33 @@ def run_polling(config: Config) -> int:
     configure_logging(config.logging.level)
     try:
         application = build_application(config)
-        # Fail fast: open the store and reach the Bot API before polling starts.
+        # Fail fast: open (and migrate) the store and reach the Bot API before polling starts.
         services = application.bot_data.services
         assert services is not None
         services.store = Store.open(config.storage.url)
-    except (ConfigError, KnowledgeError, StoreError) as exc:
+        username = asyncio.run(_preflight(config))
+    except (ConfigError, KnowledgeError) as exc:
         print(f"ldn-bot: {exc}", file=sys.stderr)
         return 2
-    try:
-        application.run_polling(
-            allowed_updates=["message", "callback_query"], timeout=config.telegram.poll_timeout
-        )
+    except StoreError as exc:
+        print(f"ldn-bot: storage: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
     except InvalidToken:
         print("ldn-bot: the Bot API server rejected the token", file=sys.stderr)
         return 2
-    except (NetworkError, TelegramError) as exc:
+    except TelegramError as exc:  # NetworkError, TimedOut, ...
         print(
-            f"ldn-bot: cannot reach the Bot API server at {config.telegram.base_url}: "
-            f"{type(exc).__name__}",
+            f"ldn-bot: cannot reach the Bot API server at {config.telegram.base_url} "
+            f"({type(exc).__name__})",
             file=sys.stderr,
         )
         return 2
+    log.info("starting @%s with long polling", username)
+    # PTB stops cleanly on SIGINT and SIGTERM (its default stop_signals), then post_shutdown
+    # closes the store.
+    application.run_polling(
+        allowed_updates=["message", "callback_query"],
+        timeout=config.telegram.poll_timeout,
+    )
+    log.info("stopped")
     return 0
