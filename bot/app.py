@@ -34,6 +34,7 @@ from bot.handlers.forget import forget, forget_button, stale_button
 from bot.handlers.sources import sources
 from bot.handlers.start import help_command, privacy, start
 from bot.handlers.topics import topics, topics_button
+from bot.jobs import PURGE_EVERY, PURGE_FIRST, purge_unanswered
 from knowledge import Engine, KnowledgeError, load
 from store import Store, StoreError
 
@@ -145,6 +146,12 @@ def build_application(
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, question))
 
     application.add_error_handler(error_handler)
+
+    # Housekeeping: unanswered questions are kept only for the retention period.
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        purge_unanswered, interval=PURGE_EVERY, first=PURGE_FIRST, name="purge-unanswered"
+    )
     return application
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot import callbacks
+from bot.context import BotContext
 from knowledge import Engine, load
 from tests.botharness import (
     CLINIC,
@@ -261,19 +263,56 @@ async def test_logs_hold_neither_token_nor_patient_text(
 ) -> None:
     caplog.set_level(logging.INFO)
     secret_question = "my very private question about zebra-striped pills"
-    async with FakeBotApi(token=TOKEN) as server:
-        async with running_bot(server, make_config(server, tmp_path / "bot.sqlite3")):
-            server.fail_next(
-                "sendMessage", error_code=400, description="Bad Request: chat not found"
-            )
-            mark = server.mark()
-            server.push_update(factories.private_message(secret_question, user_id=USER))
-            # The failed answer, then the error handler's notice.
-            notice = await server.wait_for("sendMessage", sent_to(USER), count=2, since=mark)
-            assert "something went wrong" in notice.params["text"]
+    async with (
+        FakeBotApi(token=TOKEN) as server,
+        running_bot(server, make_config(server, tmp_path / "bot.sqlite3")),
+    ):
+        server.fail_next("sendMessage", error_code=400, description="Bad Request: chat not found")
+        mark = server.mark()
+        server.push_update(factories.private_message(secret_question, user_id=USER))
+        # The failed answer, then the error handler's notice.
+        notice = await server.wait_for("sendMessage", sent_to(USER), count=2, since=mark)
+        assert "something went wrong" in notice.params["text"]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("caused BadRequest" in r.getMessage() for r in errors)
     logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
-    assert TOKEN not in logged
-    assert TOKEN.split(":")[1] not in logged
-    assert "zebra" not in logged
+    for text in (logged, caplog.text):
+        assert TOKEN not in text
+        assert TOKEN.split(":")[1] not in text
+        assert "zebra" not in text
+
+
+async def test_sources_privacy_and_help(bot: RunningBot) -> None:
+    mark = bot.server.mark()
+    bot.server.push_update(factories.command("/sources", user_id=USER))
+    # The list ends with the last checked record (JAMA's news item on the 1994 approval).
+    await bot.server.wait_for(
+        "sendMessage", lambda c: "jamanetwork" in c.params["text"], since=mark
+    )
+    sent = [c.params["text"] for c in bot.server.calls[mark:] if c.method == "sendMessage"]
+    assert sent[0].startswith("<b>Sources</b>") and len(sent) >= 2
+    listing = "\n".join(sent)
+    assert "10.1002/art.37734" in listing  # the checked Younger 2013 record, linked by DOI
+    assert all(len(text) <= 4096 for text in sent)
+
+    for command, expected in (("/privacy", "without any link to you"), ("/help", "/topics")):
+        mark = bot.server.mark()
+        bot.server.push_update(factories.command(command, user_id=USER))
+        await bot.server.wait_for(
+            "sendMessage", lambda c, e=expected: e in c.params["text"], since=mark
+        )
+
+
+async def test_unanswered_questions_are_purged_by_a_scheduled_job(bot: RunningBot) -> None:
+    services = bot.app.bot_data.services
+    assert services is not None and bot.app.job_queue is not None
+    (job,) = bot.app.job_queue.get_jobs_by_name("purge-unanswered")
+    assert job.trigger.interval_length == 6 * 3600  # type: ignore[attr-defined]
+
+    now = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
+    bot.store.record_unanswered("old question", "fallback", now - timedelta(days=91))
+    bot.store.record_unanswered("recent question", "fallback", now - timedelta(days=89))
+    services.clock = lambda: now
+    await job.callback(BotContext.from_job(job, bot.app))  # run it, don't wait for it
+    rows = bot.store.unanswered_report(now, 365)
+    assert [r.question for r in rows] == ["recent question"]

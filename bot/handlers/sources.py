@@ -18,10 +18,12 @@ def _line(source: Source) -> str:
         for part in (source.authors, source.year, source.journal, source.volume_pages)
         if part
     )
-    title = f"<i>{escape(source.title)}</i>" if source.title else ""
-    link = source.link
-    linked = f' <a href="{attr(link)}">link</a>' if link else ""
-    return f"• {details}. {title}{linked}".replace(". <i>", ". <i>", 1)
+    parts = [f"• {details}."]
+    if source.title:
+        parts.append(f"<i>{escape(source.title)}</i>")
+    if source.link:
+        parts.append(f'<a href="{attr(source.link)}">link</a>')
+    return " ".join(parts)
 
 
 async def sources(update: Update, context: BotContext) -> None:
