@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=10_000)
     args = parser.parse_args()
 
-    questions = [c.q for path in HALVES.values() for c in load_cases(path)]
+    questions = [c.q for paths in HALVES.values() for c in load_cases(paths)]
     kb = load()
     engine = Engine(kb)
     bm25 = BM25Reference(kb)

@@ -166,7 +166,8 @@ def configure_logging(level: str) -> None:
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     quiet_token_leaks()
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for chatty in ("alembic", "apscheduler"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 async def _preflight(config: Config) -> str:

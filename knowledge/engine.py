@@ -13,7 +13,7 @@ from knowledge.clinic import ClinicInfo
 from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Matcher, Scored, Weights
 from knowledge.model import Entry, Reply, Status, Suggestion
-from knowledge.normalize import clauses, fold
+from knowledge.normalize import clauses, fold, split_question
 from knowledge.safety import GapChecker, SafetyChecker
 
 MAX_QUESTION = 1000  # longer text is cut before matching (never before the safety checks)
@@ -112,7 +112,15 @@ class Engine:
             rest = " ".join(c for c in clauses(fold(text)) if c not in safety.set_aside)
             rest_normalised = self._normalizer.text(rest)
             if len(self._normalizer.content(rest_normalised)) >= 2:
-                normalised = rest_normalised
+                text, normalised = rest, rest_normalised
+        # A long message often tells a story before it asks: match the question sentences with
+        # the story as context, whose words the matched entry need not all explain.
+        asked, context = split_question(fold(text))
+        if context:
+            asked_normalised = self._normalizer.text(asked)
+            if self._normalizer.content(asked_normalised):
+                ranked = self.matcher.rank(asked_normalised, context=self._normalizer.text(context))
+                return self._decide(question, ranked)
         return self._decide(question, self.matcher.rank(normalised))
 
     def answer_entry(self, entry_id: str, question: str | None = None) -> Reply | None:

@@ -38,6 +38,12 @@ class Weights:
     surface: float = 0.10  # similarity of the whole texts, stopwords included ("how does it work"
     # against "does it work"); small, it mostly breaks ties
     unknown: float = 1.0  # weight of a word no entry knows, relative to the rarest known word
+    # Words of a long message's context (the story around the question sentence, see
+    # normalize.split_question) count for less: in coverage, an unexplained context word weighs
+    # `context` of a question word; in overlap, a context word found in a phrasing counts
+    # `context_overlap`, so that a story word alone ("last spring") cannot carry a phrasing.
+    context: float = 0.5
+    context_overlap: float = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,13 +174,23 @@ class Matcher:
 
     # -- scoring ---------------------------------------------------------------------------
 
-    def rank(self, normalised: str, limit: int = 5) -> list[Scored]:
-        """Entries best first, one score each (the best of its phrasings)."""
-        tokens = self.tokens(normalised)
+    def rank(self, normalised: str, limit: int = 5, *, context: str = "") -> list[Scored]:
+        """Entries best first, one score each (the best of its phrasings).
+
+        `context` is the rest of a longer message (the story before or after the question
+        itself): a context word that an entry does not explain lowers that entry's coverage
+        less than a word of the question does, so that "My husband has cancer ..." is not
+        drowned by "husband"; one that a phrasing has counts a little less than a question
+        word would, so that a story word alone ("last spring") does not carry a phrasing.
+        """
+        focus = self.tokens(normalised)
+        extra = [t for t in self.tokens(context) if t not in focus] if context else []
+        tokens = focus + extra
         if not tokens:
             return []
         weights = {t: self.idf(t) for t in tokens}
-        query_weight = sum(weights.values())
+        discounted = {t: weights[t] * self.weights.context for t in extra}
+        found = {t: weights[t] * self.weights.context_overlap for t in extra}
 
         accumulated: dict[int, float] = {}
         for token, weight in weights.items():
@@ -185,6 +201,7 @@ class Matcher:
         shortlist = heapq.nlargest(self.shortlist, accumulated, key=accumulated.__getitem__)
 
         query_text = " ".join(tokens)
+        surface_text = normalised if focus else context
         fuzzy = process.extract(
             query_text,
             [self._phrasing_text[pid] for pid in shortlist],
@@ -193,7 +210,7 @@ class Matcher:
         )
         fuzzy_by_pos = {pos: score / 100 for _, score, pos in fuzzy}
         surface = process.extract(
-            normalised,
+            surface_text,
             [self._phrasing_surface[pid] for pid in shortlist],
             scorer=fuzz.ratio,
             limit=None,
@@ -206,7 +223,7 @@ class Matcher:
         best: dict[int, tuple[float, int]] = {}
         for pos, pid in enumerate(shortlist):
             toks = self._phrasing_tokens[pid]
-            overlap = sum(weight for t, weight in weights.items() if t in toks)
+            overlap = sum(found.get(t, wt) for t, wt in weights.items() if t in toks)
             phrasing_share = (
                 overlap / self._phrasing_weight[pid] if self._phrasing_weight[pid] else 0
             )
@@ -214,7 +231,12 @@ class Matcher:
             coverage = coverage_cache.get(entry_index)
             if coverage is None:
                 vocab = self._entry_vocab[entry_index]
-                coverage = sum(wt for t, wt in weights.items() if t in vocab) / query_weight
+                explained = sum(wt for t, wt in weights.items() if t in vocab)
+                unexplained = sum(
+                    discounted.get(t, wt) for t, wt in weights.items() if t not in vocab
+                )
+                total = explained + unexplained
+                coverage = explained / total if total else 0.0
                 coverage_cache[entry_index] = coverage
             score = (100 / w_sum) * (
                 w.overlap * min(phrasing_share, 1.0)

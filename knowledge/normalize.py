@@ -33,6 +33,13 @@ _CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _DOSE = re.compile(r"(\d)(mg|mcg|g|ml)\b")
 _NON_WORD = re.compile(r"[^a-z0-9.\s]+|(?<!\d)\.|\.(?!\d)")
 _SPACES = re.compile(r"\s+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_COMMA = re.compile(r",\s*")
+_ASKING = re.compile(
+    r"^(?:(?:so|and|but|ok|okay|also|well|hi|hello|hey)\b[\s,]*)*"
+    r"(?:what|how|why|when|where|which|who|whose|is|are|am|was|were|can|could|do|does|did|"
+    r"will|would|should|shall|may|might|has|have|had|any|tell|explain)\b"
+)
 _CLAUSE = re.compile(r"[.!?;,:]+(?:\s|$)|\s(?:but|and|although|though|however)\s")
 
 
@@ -47,6 +54,38 @@ def fold(text: str) -> str:
 def clauses(folded: str) -> list[str]:
     """Split folded text into clauses, so a past-tense marker only covers its own clause."""
     return [c.strip() for c in _CLAUSE.split(folded) if c.strip()]
+
+
+def split_question(folded: str) -> tuple[str, str]:
+    """The question sentences of a longer message and the rest (its context), both folded.
+
+    A sentence is a question if it ends in a question mark or starts like one ("how does it
+    work"). With no question sentence, or nothing but, the whole message is the question and
+    the context is empty.
+    """
+    sentences: list[str] = []
+    for sentence in _SENTENCE.split(folded.strip()):
+        # "I started it yesterday, is that normal?": a comma before a question starts one.
+        for part in _COMMA.split(sentence):
+            part = part.strip()
+            if not part:
+                continue
+            if (
+                sentences
+                and not sentences[-1].endswith((".", "!", "?"))
+                and not (_ASKING.match(part))
+            ):
+                sentences[-1] = f"{sentences[-1]}, {part}"
+            else:
+                sentences.append(part)
+    if len(sentences) < 2:
+        return folded, ""
+    asking = [s.endswith("?") or _ASKING.match(s) is not None for s in sentences]
+    if all(asking) or not any(asking):
+        return folded, ""
+    question = " ".join(s for s, a in zip(sentences, asking, strict=True) if a)
+    context = " ".join(s for s, a in zip(sentences, asking, strict=True) if not a)
+    return question, context
 
 
 def bare(folded: str) -> str:
