@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from knowledge.model import Gap, SafetyRule
 from knowledge.normalize import clauses
@@ -128,8 +129,10 @@ class SafetyChecker:
             word = m.group()
             if len(word) < 6:
                 continue
-            # Two edits at most, scaled to the word: catches "oxycodon" but not "morning".
-            if process.extractOne(word, names, scorer=fuzz.ratio, score_cutoff=85) is not None:
+            # One edit (two for long words), a swap of neighbours counting as one: catches
+            # "oxycodon" and "fentynal" but not "morning".
+            edits = 1 if len(word) < 8 else 2
+            if process.extractOne(word, names, scorer=OSA.distance, score_cutoff=edits):
                 found.append(m.span())
         return found
 
