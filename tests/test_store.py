@@ -193,6 +193,7 @@ def test_concurrent_open_of_empty_database(db_url: str) -> None:
 OPEN_IN_SUBPROCESS = """
 import sys
 from store import Store
+print("opening", flush=True)
 with Store.open(sys.argv[1]) as opened:
     assert opened.schema_revision() == sys.argv[2], opened.schema_revision()
 """
@@ -217,11 +218,12 @@ def test_concurrent_open_from_several_processes(db_url: str, tmp_path: Path) -> 
                 subprocess.Popen(
                     [sys.executable, "-c", OPEN_IN_SUBPROCESS, db_url, head_revision()],
                     cwd=Path(__file__).resolve().parent.parent,
+                    stdout=subprocess.PIPE,
                 )
                 for _ in range(3)
             ]
             try:
-                _wait_until_blocked(holder, postgres, expected=len(procs))
+                _wait_until_blocked(holder, postgres, procs)
                 assert not inspect(holder).has_table("alembic_version")
             finally:
                 if postgres:
@@ -233,20 +235,28 @@ def test_concurrent_open_from_several_processes(db_url: str, tmp_path: Path) -> 
     assert returncodes == [0, 0, 0]
 
 
-def _wait_until_blocked(holder: Connection, postgres: bool, expected: int) -> None:
-    if not postgres:  # SQLite has no lock table; the processes wait on busy_timeout.
-        time.sleep(1.5)
+def _wait_until_blocked(
+    holder: Connection, postgres: bool, procs: list[subprocess.Popen[bytes]]
+) -> None:
+    # Every process has imported the store and is about to open it (event-based: its line).
+    for proc in procs:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"opening"
+    if not postgres:  # SQLite has no lock table: the processes now meet the held write lock.
         return
+    # PostgreSQL shows the waiters: poll the lock table until all three wait on the lock.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         waiting = holder.execute(
-            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            text(
+                "SELECT count(*) FROM pg_locks, pg_sleep(0.02) "
+                "WHERE locktype = 'advisory' AND NOT granted"
+            )
         ).scalar_one()
         holder.commit()
-        if waiting >= expected:
+        if waiting >= len(procs):
             return
-        time.sleep(0.05)
-    pytest.fail(f"the {expected} processes never waited on the migration lock")
+    pytest.fail(f"the {len(procs)} processes never waited on the migration lock")
 
 
 def _wait(proc: subprocess.Popen[bytes]) -> int:
@@ -255,6 +265,9 @@ def _wait(proc: subprocess.Popen[bytes]) -> int:
     except subprocess.TimeoutExpired:
         proc.kill()
         return proc.wait()
+    finally:
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def test_migrations_produce_exactly_the_models_schema(store: Store, raw_engine: Engine) -> None:
