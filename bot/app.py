@@ -41,6 +41,7 @@ from store import Store, StoreError
 log = logging.getLogger(__name__)
 
 CONCURRENT_UPDATES = 8  # updates handled at once (in order within each chat)
+CONNECTIONS = 4  # to the Bot API; each request checks every idle one, so more cost CPU
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -113,9 +114,9 @@ def build_application(
         .base_file_url(config.telegram.base_file_url)
         .context_types(context_types)
         .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
-        # As many connections as updates in flight: a larger pool only adds bookkeeping to
-        # every request, and a request waits for a free connection instead of failing.
-        .connection_pool_size(CONCURRENT_UPDATES)
+        # A small pool: httpcore checks every idle connection on every request, and a request
+        # waits for a free connection (pool_timeout) instead of failing.
+        .connection_pool_size(CONNECTIONS)
         .pool_timeout(10.0)
         .connect_timeout(config.telegram.connect_timeout)
         .get_updates_read_timeout(config.telegram.poll_timeout + 10)

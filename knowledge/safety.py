@@ -44,6 +44,8 @@ class _CompiledRule:
         self.rule = rule
         self.terms = [re.compile(t) for t in rule.terms]
         self.cued = [re.compile(t) for t in rule.context_terms]
+        # One pass that says whether any term is there at all: most clauses have none.
+        self.any_term = re.compile("|".join(f"(?:{t})" for t in rule.terms) or r"(?!x)x")
         self.fuzzy_names = fuzzy_names
 
 
@@ -106,9 +108,9 @@ class SafetyChecker:
         )
 
     def _spans(self, compiled: _CompiledRule, clause: str) -> list[tuple[int, int]]:
-        spans: list[tuple[int, int]] = [
-            m.span() for t in compiled.terms for m in t.finditer(clause)
-        ]
+        spans: list[tuple[int, int]] = []
+        if compiled.any_term.search(clause):
+            spans += [m.span() for t in compiled.terms for m in t.finditer(clause)]
         if compiled.cued and self._cues.search(clause):
             spans += [m.span() for t in compiled.cued for m in t.finditer(clause)]
         spans += self._fuzzy_spans(compiled.fuzzy_names, clause)
