@@ -104,7 +104,9 @@ class Engine:
 
         text = question[:MAX_QUESTION]
         normalised = self._normalizer.text(text)
-        if not self._normalizer.content(normalised):
+        # "1", "?", "ok": nothing to match on; a stray number must not pick random topics.
+        words = self._normalizer.content(normalised)
+        if not any(sum(ch.isalpha() for ch in w) >= 2 for w in words):
             return Reply(question=question, status=Status.FALLBACK, answer=EMPTY)
         if safety.set_aside:
             # "I had tramadol years ago, is LDN addictive?": match what is asked, not the aside,

@@ -479,7 +479,9 @@ def test_chit_chat_falls_back(engine: Engine, question: str) -> None:
     assert reply.sources == ()
 
 
-@pytest.mark.parametrize("question", ["", "   ", "\n\t", "?", "?!?", "...", "!!! ,,, ;;"])
+@pytest.mark.parametrize(
+    "question", ["", "   ", "\n\t", "?", "?!?", "...", "!!! ,,, ;;", "1", "4.5", "2 3"]
+)
 def test_empty_or_punctuation_only_input_falls_back(engine: Engine, question: str) -> None:
     reply = engine.ask(question)
     assert reply.status is Status.FALLBACK
