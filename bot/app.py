@@ -29,7 +29,7 @@ from bot import texts
 from bot.config import Config, ConfigError
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.errors import error_handler
-from bot.handlers.ask import answer_button, question
+from bot.handlers.ask import answer_button, edited_question, question
 from bot.handlers.forget import forget, forget_button, stale_button
 from bot.handlers.sources import sources
 from bot.handlers.start import help_command, privacy, start
@@ -46,10 +46,15 @@ CONNECTIONS = 4  # to the Bot API; each request checks every idle one, so more c
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Concurrent across chats, in order within a chat: two quick questions from one patient
-    are answered in the order asked, while other patients are not kept waiting."""
+    are answered in the order asked, while other patients are not kept waiting.
 
-    def __init__(self, max_concurrent_updates: int, max_chats: int = 10_000) -> None:
-        super().__init__(max_concurrent_updates)
+    The chat's lock is taken before one of the `slots`: otherwise one patient's burst of
+    messages (or a rate-limited group) would hold every slot while waiting on its own lock.
+    PTB's own semaphore (`waiting`) only bounds how many updates may be queued here."""
+
+    def __init__(self, slots: int, waiting: int = 1024, max_chats: int = 10_000) -> None:
+        super().__init__(waiting)
+        self._slots = asyncio.BoundedSemaphore(slots)
         self._locks: OrderedDict[int, asyncio.Lock] = OrderedDict()
         self._max_chats = max_chats
 
@@ -66,9 +71,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            async with self._slots:
+                await coroutine
             return
-        async with self._lock(chat.id):
+        async with self._lock(chat.id), self._slots:
             await coroutine
 
     async def initialize(self) -> None:
@@ -124,12 +130,13 @@ def build_application(
         .post_shutdown(_post_shutdown)
     )
     if config.telegram.rate_limit:
-        # Telegram's limits (about 30 messages/s overall, 1/s per chat), RetryAfter honoured.
+        # Telegram's limits: about 30 messages/s overall and 20/min per group, RetryAfter
+        # honoured. The outbox pacing for bulk sends (broadcasts) comes with that issue.
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     application: BotApplication = builder.build()  # type: ignore[assignment]
     application.bot_data.services = services
 
-    # Commands. In groups, PTB only passes commands addressed to this bot (/start@name).
+    # Commands. In groups PTB passes "/help" and "/help@thisbot", not "/help@otherbot".
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("topics", topics))
@@ -143,8 +150,13 @@ def build_application(
     application.add_handler(CallbackQueryHandler(forget_button, pattern=r"^f:"))
     application.add_handler(CallbackQueryHandler(stale_button))
 
-    # Free text is a question (in groups only when the bot is mentioned or replied to).
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, question))
+    # Free text (or a photo's caption) is a question; in groups only when the bot is
+    # mentioned or replied to. An edited message is read again for safety only.
+    asked = (filters.TEXT & ~filters.COMMAND) | filters.CAPTION
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & asked, question))
+    application.add_handler(
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & asked, edited_question)
+    )
 
     application.add_error_handler(error_handler)
 
@@ -191,7 +203,11 @@ def run_polling(config: Config) -> int:
         services = application.bot_data.services
         assert services is not None
         services.store = Store.open(config.storage.url)
-        username = asyncio.run(_preflight(config))
+        try:
+            username = asyncio.run(_preflight(config))
+        except BaseException:
+            services.store.close()
+            raise
     except (ConfigError, KnowledgeError) as exc:
         print(f"ldn-bot: {exc}", file=sys.stderr)
         return 2
@@ -212,7 +228,7 @@ def run_polling(config: Config) -> int:
     # PTB stops cleanly on SIGINT and SIGTERM (its default stop_signals), then post_shutdown
     # closes the store.
     application.run_polling(
-        allowed_updates=["message", "callback_query"],
+        allowed_updates=["message", "edited_message", "callback_query"],
         timeout=config.telegram.poll_timeout,
     )
     log.info("stopped")

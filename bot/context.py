@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
@@ -16,6 +16,7 @@ from knowledge import Engine
 from store import Store
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def utc_now() -> datetime:
@@ -48,9 +49,9 @@ class Services:
             self._seen.popitem(last=False)
         return True
 
-    async def db(self, fn: Callable[..., T], *args: object) -> T:
+    async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking store call in a worker thread so the event loop keeps serving."""
-        return await asyncio.to_thread(fn, *args)
+        return await asyncio.to_thread(fn, *args, **kwargs)
 
     def require_store(self) -> Store:
         if self.store is None:

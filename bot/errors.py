@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -22,12 +23,11 @@ async def error_handler(update: object, context: BotContext) -> None:
         # The patient blocked the bot or left the group: nothing to tell them.
         log.info("update %s: chat unreachable (%s)", update_id, type(error).__name__)
         return
-    # Only the exception type and traceback: messages can quote the patient's text.
+    # The exception's type and where it was raised, never its message: messages can quote the
+    # patient's text (a database error quotes the statement's parameters).
+    where = traceback.format_list(traceback.extract_tb(error.__traceback__)) if error else []
     log.error(
-        "update %s caused %s",
-        update_id,
-        type(error).__name__,
-        exc_info=(type(error), error, error.__traceback__) if error else None,
+        "update %s caused %s at\n%s", update_id, type(error).__name__, "".join(where).rstrip()
     )
     if isinstance(update, Update) and update.effective_chat is not None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from html import escape as _escape
 
@@ -12,6 +13,7 @@ from bot.texts import escape
 from knowledge import Category, Entry, Reply, Source, Status
 
 MAX_TEXT = 4096  # characters per message
+_OPENING_TAG = re.compile(r"<(?!/)")
 MAX_BUTTON_TEXT = 60  # longer button labels are cut with an ellipsis
 
 
@@ -35,6 +37,25 @@ def sources_block(sources: Sequence[Source]) -> str:
     return "<i>Sources:</i> " + "; ".join(source_html(s) for s in sources)
 
 
+def reference_html(source: Source) -> str:
+    """A checked record in full, for the /sources list."""
+    details = ", ".join(
+        escape(str(part))
+        for part in (source.authors, source.year, source.journal, source.volume_pages)
+        if part
+    )
+    parts = [f"• {details}."]
+    if source.title:
+        parts.append(f"<i>{escape(source.title)}</i>")
+    if source.link:
+        parts.append(f'<a href="{attr(source.link)}">link</a>')
+    return " ".join(parts)
+
+
+def category_html(category: Category) -> str:
+    return f"<b>{escape(category.title)}</b>\n\nChoose a question:"
+
+
 def reply_html(reply: Reply) -> list[str]:
     """The reply as one or more HTML messages (answer first, sources under it)."""
     head = ""
@@ -51,8 +72,8 @@ def reply_html(reply: Reply) -> list[str]:
 def pack(blocks: Iterable[str], limit: int = MAX_TEXT) -> list[str]:
     """Join HTML blocks with blank lines into as few messages as fit `limit` each.
 
-    A block longer than the limit is cut at a line, sentence or word boundary; blocks are
-    built so that no tag spans a cut point (tags only wrap short spans)."""
+    A block longer than the limit is cut at a line, sentence or word boundary, never inside an
+    entity, a tag or a tagged span."""
     messages: list[str] = []
     current = ""
     for block in blocks:
@@ -71,20 +92,22 @@ def pack(blocks: Iterable[str], limit: int = MAX_TEXT) -> list[str]:
 def _split(text: str, limit: int) -> list[str]:
     pieces = []
     while len(text) > limit:
-        cut = -1
+        cut = limit  # no separator in the second half of the limit: a hard cut
         for sep in ("\n", ". ", " "):
-            cut = text.rfind(sep, 0, limit)
-            if cut > limit // 2:
-                cut += len(sep)
+            found = text.rfind(sep, 0, limit)
+            if found > limit // 2:
+                cut = found + len(sep)
                 break
-        if cut <= 0:
-            cut = limit
-        # Never cut inside an entity such as &amp; or inside a tag.
+        # Never cut inside an entity such as &amp;, inside a tag, or between a tag and its
+        # closing tag (our markup does not nest, so the last unclosed opening tag is enough).
         amp, lt = text.rfind("&", 0, cut), text.rfind("<", 0, cut)
         if amp > text.rfind(";", 0, cut):
             cut = amp
         if lt > text.rfind(">", 0, cut):
             cut = lt
+        last_open = max((m.start() for m in _OPENING_TAG.finditer(text, 0, cut)), default=-1)
+        if last_open > 0 and text.rfind("</", 0, cut) < last_open:
+            cut = last_open
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     pieces.append(text)

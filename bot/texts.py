@@ -37,7 +37,7 @@ def welcome(clinic: ClinicInfo) -> str:
         f"{contact}. In an emergency, call {emergency}.\n\n"
         "<b>Privacy:</b> I store this chat's id and your settings so I can work; questions I "
         "can't answer are kept for the clinic without any link to you. /privacy tells more, "
-        "/forget deletes it all.\n\n"
+        "and /forget deletes everything linked to this chat.\n\n"
         "Try one of these:"
     )
 
@@ -61,8 +61,9 @@ def privacy(retention_days: int) -> str:
         "• Your settings for this bot, if you choose any.\n"
         "• Questions I could not answer, as plain text <b>without any link to you or this "
         f"chat</b>, for {retention_days} days, so the clinic can add answers.\n\n"
-        "I do not store your other messages or answers. /forget deletes everything stored "
-        "about this chat."
+        "I do not store your other messages or my answers. /forget deletes everything linked "
+        "to this chat; the unanswered questions above cannot be traced back to you, so they "
+        "stay until they expire. Please don't type names or phone numbers in questions."
     )
 
 
@@ -72,6 +73,7 @@ FORGET_CONFIRM = (
 )
 FORGET_DONE = "Done: nothing about this chat is stored any more."
 FORGET_KEPT = "Nothing was deleted."
+FORGET_NOT_YOURS = "Only the person who asked to delete the data can confirm it."
 STALE_BUTTON = "Sorry, that button no longer works. Please ask again or use /topics."
 TOPICS = "<b>Topics</b>\n\nChoose a subject:"
 ERROR = "Sorry, something went wrong on my side. Please try again in a moment."

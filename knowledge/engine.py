@@ -13,7 +13,7 @@ from knowledge.clinic import ClinicInfo
 from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Matcher, Scored, Weights
 from knowledge.model import Entry, Reply, Status, Suggestion
-from knowledge.normalize import clauses, fold, split_question
+from knowledge.normalize import clauses, fold, has_invisible, split_question
 from knowledge.safety import GapChecker, SafetyChecker
 
 MAX_QUESTION = 1000  # longer text is cut before matching (never before the safety checks)
@@ -77,8 +77,13 @@ class Engine:
     def ask(self, question: str) -> Reply:
         """Decide the one reply for a question."""
         # Safety and gaps read the whole message: a crisis can come at the end of a long one.
-        folded = fold(question[:MAX_SAFETY_TEXT])
+        raw = question[:MAX_SAFETY_TEXT]
+        folded = fold(raw)
         safety = self._safety.check(folded)
+        if safety.rule is None and has_invisible(raw):
+            spaced = self._safety.check(fold(raw, invisible=" "))
+            if spaced.rule is not None:
+                safety = spaced
         rule = safety.rule
         if rule is not None:
             return Reply(
@@ -125,12 +130,12 @@ class Engine:
                 return self._decide(question, ranked)
         return self._decide(question, self.matcher.rank(normalised))
 
-    def answer_entry(self, entry_id: str, question: str | None = None) -> Reply | None:
+    def answer_entry(self, entry_id: str) -> Reply | None:
         """The answer for a known entry, as when a patient taps a suggested topic."""
         entry = self._entries.get(entry_id)
         if entry is None:
             return None
-        return self._answer(question or entry.questions[0], entry, 100.0)
+        return self._answer(entry.questions[0], entry, 100.0)
 
     def _answer(self, question: str, entry: Entry, score: float) -> Reply:
         return Reply(

@@ -43,9 +43,21 @@ _ASKING = re.compile(
 _CLAUSE = re.compile(r"[.!?;,:]+(?:\s|$)|\s(?:but|and|although|though|however)\s")
 
 
-def fold(text: str) -> str:
-    """Lower-case, unify quotes and expand contractions; keep punctuation for clause splitting."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
+def has_invisible(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cf" for ch in text)
+
+
+def fold(text: str, invisible: str = "") -> str:
+    """Lower-case, unify quotes and expand contractions; keep punctuation for clause splitting.
+
+    Invisible format characters (soft hyphen, zero-width space) become `invisible`: removed
+    they rejoin a split word ("suic\u200bidal"), as a space they separate two ("kill\u00admyself");
+    the safety check reads both. Accents and dots ("İ") are dropped after case-folding.
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = "".join(invisible if unicodedata.category(ch) == "Cf" else ch for ch in text)
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
     for pattern, repl in _CONTRACTIONS:
         text = pattern.sub(repl, text)
     return _DOSE.sub(r"\1 \2", text)

@@ -63,10 +63,12 @@ def create_store_engine(url: str | URL) -> Engine:
         engine = create_engine(
             parsed,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            # Errors must not quote parameters: they can hold patients' words.
+            hide_parameters=True,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -316,3 +316,99 @@ async def test_unanswered_questions_are_purged_by_a_scheduled_job(bot: RunningBo
     await job.callback(BotContext.from_job(job, bot.app))  # run it, don't wait for it
     rows = bot.store.unanswered_report(now, 365)
     assert [r.question for r in rows] == ["recent question"]
+
+
+async def test_mention_after_emoji_keeps_the_whole_question(bot: RunningBot) -> None:
+    group = -100200301
+    text = "🙂🙂🙂🙂🙂🙂🙂 @ldn_test_bot I want to die"
+    mark = bot.server.mark()
+    bot.server.push_update(
+        factories.group_message(text, chat_id=group, entities=[factories.mention_entity(text)])
+    )
+    reply = await bot.server.wait_for("sendMessage", sent_to(group), since=mark)
+    assert reply.params["text"].startswith("⚠️") and "988" in reply.params["text"]
+
+
+async def test_a_photo_caption_is_a_question_and_an_edit_is_read_for_safety(
+    bot: RunningBot,
+) -> None:
+    server = bot.server
+    photo = factories.private_message("", user_id=USER)
+    message = photo["message"]
+    del message["text"]
+    message["caption"] = "I took too many of my tablets"
+    message["photo"] = [{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}]
+    mark = server.mark()
+    server.push_update(photo)
+    reply = await server.wait_for("sendMessage", sent_to(USER), since=mark)
+    assert "poison" in reply.params["text"]
+
+    edited = factories.private_message("I want to kill myself", user_id=USER, message_id=4242)
+    edited["edited_message"] = edited.pop("message")
+    edited["edited_message"]["edit_date"] = 1_700_000_000
+    mark = server.mark()
+    server.push_update(edited)
+    reply = await server.wait_for("sendMessage", sent_to(USER), since=mark)
+    assert "988" in reply.params["text"]
+
+
+async def test_an_ordinary_edit_gets_no_second_answer(bot: RunningBot) -> None:
+    edited = factories.private_message("what is ldn", user_id=USER, message_id=4343)
+    edited["edited_message"] = edited.pop("message")
+    edited["edited_message"]["edit_date"] = 1_700_000_000
+    bot.server.push_update(edited)
+    # A later question's answer proves the edit was handled (updates of a chat go in order).
+    mark = bot.server.mark()
+    params = await ask(bot, "when do I take it")
+    sent = [c for c in bot.server.calls[mark:] if c.method == "sendMessage"]
+    assert [c.params["text"] for c in sent] == [params["text"]]
+
+
+async def test_a_double_tap_is_not_an_error(bot: RunningBot) -> None:
+    mark = bot.server.mark()
+    bot.server.push_update(factories.command("/topics", user_id=USER))
+    await bot.server.wait_for("sendMessage", since=mark)
+    message = bot.server.last_message(USER)
+    assert message is not None
+    for _ in range(2):
+        mark = bot.server.mark()
+        bot.server.push_update(factories.callback_query("t:dose", message, user_id=USER))
+        await bot.server.wait_for("answerCallbackQuery", since=mark)
+    params = await ask(bot, "what is ldn")  # handled after both taps
+    assert "something went wrong" not in params["text"]
+    assert all("something went wrong" not in c.params.get("text", "") for c in bot.server.calls)
+
+
+async def test_in_a_group_only_the_asker_can_confirm_forget(bot: RunningBot) -> None:
+    group = -100200302
+    server = bot.server
+    mark = server.mark()
+    server.push_update(factories.command("/forget", chat_id=group, user_id=USER))
+    await server.wait_for("sendMessage", sent_to(group), since=mark)
+    message = server.last_message(group)
+    assert message is not None
+    mark = server.mark()
+    server.push_update(
+        factories.callback_query(callbacks.forget(True), message, user_id=OTHER_USER)
+    )
+    call = await server.wait_for("answerCallbackQuery", since=mark)
+    assert "Only the person who asked" in call.params["text"]
+    mark = server.mark()
+    server.push_update(factories.callback_query(callbacks.forget(True), message, user_id=USER))
+    done = await server.wait_for("editMessageText", since=mark)
+    assert "nothing about this chat is stored" in done.params["text"]
+
+
+async def test_a_store_failure_after_the_answer_is_logged_without_the_question(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await ask(bot, "what is ldn")  # the chat is recorded now, so the next write is the question
+    bot.store.close()  # every later store call fails
+    params = await ask(bot, "what does a zebra-striped moon mean, mr smith")
+    assert "I don't have an answer" in params["text"]
+    assert "something went wrong" not in params["text"]
+    await ask(bot, "what is ldn")  # the first question's bookkeeping is done by now
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("could not record" in r.getMessage() for r in warnings)
+    assert "zebra" not in caplog.text and "smith" not in caplog.text

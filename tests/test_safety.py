@@ -217,3 +217,17 @@ SAFETY_BATTERY = [
 def test_safety_battery(engine: Engine, question: str, rule: str) -> None:
     reply = engine.ask(question)
     assert reply.status is Status.SAFETY, f"{question!r} -> {reply.status} {reply.entry_id}"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I want to kill\u00admyself",  # soft hyphen between words
+        "kill\u200bmyself",  # zero-width space between words
+        "suic\u200bidal thoughts",  # zero-width space inside a word
+        "SUİCİDAL",  # dotted capital I
+        "I\u2019m on TRAMADOL",  # curly apostrophe, capitals
+    ],
+)
+def test_invisible_and_unusual_characters_do_not_hide_safety(engine: Engine, question: str) -> None:
+    assert engine.ask(question).status is Status.SAFETY

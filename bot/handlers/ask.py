@@ -3,30 +3,42 @@
 from __future__ import annotations
 
 import logging
+import re
+from typing import cast
 
-from telegram import Message, Update
-from telegram.constants import ChatType, MessageEntityType, ParseMode
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType, MessageEntityType
 
 from bot import callbacks, render, texts
 from bot.context import BotContext
-from bot.handlers.common import NO_PREVIEW, remember_chat, send_html
+from bot.handlers.common import edit_html, remember_chat, send_html
 from knowledge import Reply, Status
+from knowledge.engine import EMPTY
+from store import StoreError, UnansweredStatus
 
 log = logging.getLogger(__name__)
+
+_LONG_NUMBER = re.compile(r"\d{5,}")  # phone numbers, dates of birth, record numbers
 
 
 def addressed_text(message: Message, bot_id: int, bot_username: str) -> str | None:
     """The question in a message, or None when a group message is not meant for the bot."""
-    text = message.text or ""
+    text = message.text or message.caption or ""
     if message.chat.type == ChatType.PRIVATE:
         return text
     reply_to = message.reply_to_message
     if reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == bot_id:
         return text
     mention = f"@{bot_username}".lower()
-    for entity, value in message.parse_entities([MessageEntityType.MENTION]).items():
+    entities = (
+        message.parse_entities([MessageEntityType.MENTION])
+        if message.text
+        else message.parse_caption_entities([MessageEntityType.MENTION])
+    )
+    for value in entities.values():
         if value.lower() == mention:
-            return (text[: entity.offset] + text[entity.offset + entity.length :]).strip()
+            # Removed by its text: entity offsets count UTF-16 units, not Python characters.
+            return text.replace(value, " ", 1).strip()
     return None
 
 
@@ -44,14 +56,39 @@ async def question(update: Update, context: BotContext) -> None:
     log.info("question answered: status=%s entry=%s", reply.status.value, reply.entry_id)
     # The patient's answer goes out first; bookkeeping follows.
     await send_html(update, context, render.reply_html(reply), _keyboard(reply))
-    await remember_chat(update, context)
-    if reply.status in (Status.FALLBACK, Status.CLARIFY) and reply.entry_id is None:
-        store = services.require_store()
-        normalised = services.engine.normalise(text)
-        await services.db(store.record_unanswered, normalised, reply.status.value, services.clock())
+    try:
+        await remember_chat(update, context)
+        if _worth_keeping(reply):
+            store = services.require_store()
+            kept = _LONG_NUMBER.sub("#", services.engine.normalise(text))
+            status = cast(UnansweredStatus, reply.status.value)
+            await services.db(store.record_unanswered, kept, status, services.clock())
+    except StoreError as exc:
+        # The patient has their answer; a bookkeeping failure is the clinic's to see, not theirs.
+        log.warning("could not record the question: %s", type(exc).__name__)
 
 
-def _keyboard(reply: Reply) -> render.InlineKeyboardMarkup | None:
+async def edited_question(update: Update, context: BotContext) -> None:
+    """Read an edited message again for safety: an added crisis must not go unanswered."""
+    message = update.effective_message
+    if message is None:
+        return
+    text = addressed_text(message, context.bot.id, context.bot.username)
+    if text is None:
+        return
+    reply = context.services.engine.ask(text)
+    if reply.status is Status.SAFETY:
+        log.info("edited message answered: status=safety entry=%s", reply.entry_id)
+        await send_html(update, context, render.reply_html(reply))
+
+
+def _worth_keeping(reply: Reply) -> bool:
+    """Fallbacks and clarifications the clinic could add answers for (not gaps, not "ok")."""
+    unanswered = reply.status in (Status.FALLBACK, Status.CLARIFY)
+    return unanswered and reply.entry_id is None and reply.answer != EMPTY
+
+
+def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if reply.status is Status.CLARIFY:
         return render.clarify_keyboard(reply)
     if reply.status is Status.FALLBACK:
@@ -75,12 +112,6 @@ async def answer_button(update: Update, context: BotContext) -> None:
     assert reply is not None  # the entry exists
     messages = render.reply_html(reply)
     back = render.back_keyboard(entry.category)
-    if decoded.action == "a" and isinstance(query.message, Message) and len(messages) == 1:
-        await query.edit_message_text(
-            messages[0],
-            parse_mode=ParseMode.HTML,
-            reply_markup=back,
-            link_preview_options=NO_PREVIEW,
-        )
+    if decoded.action == "a" and len(messages) == 1 and await edit_html(query, messages[0], back):
         return
     await send_html(update, context, messages, back)

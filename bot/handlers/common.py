@@ -1,16 +1,20 @@
-"""Small helpers the handlers share: sending rendered replies, recording chats."""
+"""Small helpers the handlers share: sending and editing rendered replies, recording chats."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 
 from bot.context import BotContext
+from store import ChatKind
+from store.models import CHAT_KINDS
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-CHAT_KINDS = {"private": "private", "group": "group", "supergroup": "supergroup"}
+_HARMLESS_EDIT_ERRORS = ("not modified", "can't be edited", "message to edit not found")
 
 
 async def send_html(
@@ -36,6 +40,27 @@ async def send_html(
     return sent
 
 
+async def edit_html(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> bool:
+    """Replace the text of the message a button was on. False when that message is gone or
+    too old to edit (the caller may send a new one); a double tap is not an error."""
+    if not isinstance(query.message, Message):
+        return False
+    try:
+        await query.edit_message_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
+        )
+    except BadRequest as exc:
+        reason = str(exc).lower()
+        if "not modified" in reason:
+            return True
+        if any(harmless in reason for harmless in _HARMLESS_EDIT_ERRORS):
+            return False
+        raise
+    return True
+
+
 async def remember_chat(update: Update, context: BotContext, *, started: bool = False) -> None:
     """Record that this chat uses the bot (for later reminders and broadcasts)."""
     chat = update.effective_chat
@@ -49,7 +74,7 @@ async def remember_chat(update: Update, context: BotContext, *, started: bool = 
     await services.db(
         services.require_store().record_chat,
         chat.id,
-        CHAT_KINDS[chat.type],
+        cast(ChatKind, chat.type),
         now,
         started,
         user.language_code if user else None,

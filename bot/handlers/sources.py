@@ -7,23 +7,7 @@ from telegram import Update
 from bot import render
 from bot.context import BotContext
 from bot.handlers.common import send_html
-from bot.render import attr
 from bot.texts import escape
-from knowledge import Source
-
-
-def _line(source: Source) -> str:
-    details = ", ".join(
-        escape(str(part))
-        for part in (source.authors, source.year, source.journal, source.volume_pages)
-        if part
-    )
-    parts = [f"• {details}."]
-    if source.title:
-        parts.append(f"<i>{escape(source.title)}</i>")
-    if source.link:
-        parts.append(f'<a href="{attr(source.link)}">link</a>')
-    return " ".join(parts)
 
 
 async def sources(update: Update, context: BotContext) -> None:
@@ -37,6 +21,6 @@ async def sources(update: Update, context: BotContext) -> None:
         "Where the slides cite a study that could not be verified, the answers say so.",
         "<b>Slides</b>\n" + "\n".join(f"• {escape(s.slide or s.label)}" for s in slides),
         "<b>Checked records</b>",
-        *[_line(s) for s in records],
+        *[render.reference_html(s) for s in records],
     ]
     await send_html(update, context, render.pack(blocks))

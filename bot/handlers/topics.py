@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
 
 from bot import callbacks, render, texts
 from bot.context import BotContext
-from bot.handlers.common import send_html
-from bot.texts import escape
+from bot.handlers.common import edit_html, send_html
 
 
 async def topics(update: Update, context: BotContext) -> None:
@@ -36,15 +33,8 @@ async def topics_button(update: Update, context: BotContext) -> None:
             await query.answer(texts.STALE_BUTTON, show_alert=True)
             return
         entries = [e for e in kb.entries if e.category == category.id]
-        text = f"<b>{escape(category.title)}</b>\n\nChoose a question:"
+        text = render.category_html(category)
         markup = render.entries_keyboard(entries)
     await query.answer()
-    if query.message is None:
+    if not await edit_html(query, text, markup):
         await send_html(update, context, [text], markup)
-        return
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-    except BadRequest as exc:
-        # Pressing the same button twice leaves the message unchanged; that is fine.
-        if "not modified" not in str(exc).lower():
-            raise
