@@ -94,6 +94,9 @@ async def _post_init(application: BotApplication) -> None:
 
 async def _post_shutdown(application: BotApplication) -> None:
     services = application.bot_data.services
+    if services is not None and services.recorder is not None:
+        await services.recorder.drain()
+        services.recorder = None
     if services is not None and services.store is not None:
         await asyncio.to_thread(services.store.close)
         services.store = None

@@ -12,6 +12,7 @@ from typing import ParamSpec, TypeVar
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Config
+from bot.recorder import UnansweredRecorder
 from knowledge import Engine
 from store import Store
 
@@ -35,6 +36,7 @@ class Services:
     engine: Engine
     clock: Callable[[], datetime] = utc_now
     store: Store | None = None
+    recorder: UnansweredRecorder | None = None
     _seen: OrderedDict[int, datetime] = field(default_factory=OrderedDict)
 
     def needs_seen_write(self, chat_id: int, now: datetime) -> bool:
@@ -57,6 +59,11 @@ class Services:
         if self.store is None:
             raise RuntimeError("the store is not open (post_init has not run)")
         return self.store
+
+    def require_recorder(self) -> UnansweredRecorder:
+        if self.recorder is None:
+            self.recorder = UnansweredRecorder(self.require_store())
+        return self.recorder
 
 
 class BotData:

@@ -107,8 +107,9 @@ class Engine:
                 sources=gap.sources,
             )
 
-        text = question[:MAX_QUESTION]
-        normalised = self._normalizer.text(text)
+        # Folding is the costly part of normalising: do it once and pass folded text on.
+        text = folded if len(question) <= MAX_QUESTION else fold(question[:MAX_QUESTION])
+        normalised = self._normalizer.from_folded(text)
         # "1", "?", "ok": nothing to match on; a stray number must not pick random topics.
         words = self._normalizer.content(normalised)
         if not any(sum(ch.isalpha() for ch in w) >= 2 for w in words):
@@ -116,18 +117,18 @@ class Engine:
         if safety.set_aside:
             # "I had tramadol years ago, is LDN addictive?": match what is asked, not the aside,
             # unless too little is left to match on its own.
-            rest = " ".join(c for c in clauses(fold(text)) if c not in safety.set_aside)
-            rest_normalised = self._normalizer.text(rest)
+            rest = " ".join(c for c in clauses(text) if c not in safety.set_aside)
+            rest_normalised = self._normalizer.from_folded(rest)
             if len(self._normalizer.content(rest_normalised)) >= 2:
                 text, normalised = rest, rest_normalised
         # A long message often tells a story before it asks: match the question sentences with
         # the story as context, whose words the matched entry need not all explain.
-        asked, context = split_question(fold(text))
+        asked, context = split_question(text)
         if context:
-            asked_normalised = self._normalizer.text(asked)
+            asked_normalised = self._normalizer.from_folded(asked)
             if self._normalizer.content(asked_normalised):
-                ranked = self.matcher.rank(asked_normalised, context=self._normalizer.text(context))
-                return self._decide(question, ranked)
+                story = self._normalizer.from_folded(context)
+                return self._decide(question, self.matcher.rank(asked_normalised, context=story))
         return self._decide(question, self.matcher.rank(normalised))
 
     def answer_entry(self, entry_id: str) -> Reply | None:

@@ -131,7 +131,11 @@ class Normalizer:
 
     def text(self, raw: str) -> str:
         """Normalised text: folded, bare, phrases rewritten, spelling fixed."""
-        words = bare(fold(raw)).split()
+        return self.from_folded(fold(raw))
+
+    def from_folded(self, folded: str) -> str:
+        """The same for text that `fold` has already seen (folding is the costly part)."""
+        words = bare(folded).split()
         fixed = " ".join(self.lexicon.spelling.get(w, w) for w in words)
         if self._phrase_re is not None:
             fixed = self._phrase_re.sub(lambda m: self.lexicon.phrases[m.group(1)], fixed)

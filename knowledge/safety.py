@@ -70,13 +70,17 @@ class SafetyChecker:
 
     def check(self, folded: str) -> SafetyResult:
         """The rule this folded question triggers (or None), and the clauses to set aside."""
+        # Most questions name nothing a rule looks for: one pass over the whole text each.
+        candidates = [c for c in self._rules if self._spans(c, folded)]
+        if not candidates:
+            return SafetyResult(None, ())
         parts = clauses(folded)
         # "I had tramadol years ago but I'm back on it now": a resumption anywhere in the
         # message cancels every distant-past exemption in it.
         resumed = self._resumed.search(folded) is not None
         whole = folded
         set_aside: list[str] = []
-        for compiled in self._rules:
+        for compiled in candidates:
             # Rules without a past exemption also read the message whole, so that "go to sleep
             # and not wake up" is not cut in two at "and".
             spans = parts if compiled.rule.past_exempt else [*parts, whole]
@@ -100,12 +104,15 @@ class SafetyChecker:
             return None
         if not rule.negatable:
             return True
+        live = [span for span in spans if not self._negated(clause, *span)]
+        if not live:
+            return False  # only negated mentions: set the clause aside before matching
         personal = self._first_person.search(clause) is not None
-        return any(
-            not self._negated(clause, start, end)
-            and (personal or not self._general(clause, start, end))
-            for start, end in spans
-        )
+        if personal or not all(self._general(clause, *span) for span in live):
+            return True
+        # A general-knowledge mention ("is LDN an opioid like morphine?") is the question
+        # itself: neither a trigger nor an aside.
+        return None
 
     def _spans(self, compiled: _CompiledRule, clause: str) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []

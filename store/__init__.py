@@ -25,7 +25,14 @@ registry of chat-linked tables), :mod:`store.migrate` (Alembic driven from code)
 
 from __future__ import annotations
 
-from .core import ChatKind, ChatRecord, Store, UnansweredCount, UnansweredStatus
+from .core import (
+    ChatKind,
+    ChatRecord,
+    Store,
+    UnansweredCount,
+    UnansweredQuestionRow,
+    UnansweredStatus,
+)
 from .errors import MigrationError, StoreError, UnknownChatError
 from .migrate import head_revision
 
@@ -36,6 +43,7 @@ __all__ = [
     "Store",
     "StoreError",
     "UnansweredCount",
+    "UnansweredQuestionRow",
     "UnansweredStatus",
     "UnknownChatError",
     "head_revision",

@@ -51,6 +51,13 @@ class ChatRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class UnansweredQuestionRow:
+    question: str  # normalised, never linked to a chat
+    status: UnansweredStatus
+    asked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class UnansweredCount:
     question: str
     count: int
@@ -334,14 +341,27 @@ class Store:
         self, question_normalized: str, status: UnansweredStatus, now: datetime
     ) -> None:
         """Log a question the engine fell back or asked to clarify on (no chat is kept)."""
-        if status not in UNANSWERED_STATUSES:
-            raise ValueError(f"status must be one of {UNANSWERED_STATUSES}, got {status!r}")
-        _aware(now)
+        self.record_unanswered_many([UnansweredQuestionRow(question_normalized, status, now)])
+
+    def record_unanswered_many(self, rows: Sequence[UnansweredQuestionRow]) -> None:
+        """Log several such questions in one transaction (the bot batches them under load)."""
+        for row in rows:
+            if row.status not in UNANSWERED_STATUSES:
+                raise ValueError(f"status must be one of {UNANSWERED_STATUSES}, got {row.status!r}")
+            _aware(row.asked_at)
+        if not rows:
+            return
         with self._write() as conn:
             conn.execute(
-                insert(UnansweredQuestion).values(
-                    question_normalized=question_normalized, status=status, asked_at=now
-                )
+                insert(UnansweredQuestion),
+                [
+                    {
+                        "question_normalized": row.question,
+                        "status": row.status,
+                        "asked_at": row.asked_at,
+                    }
+                    for row in rows
+                ],
             )
 
     def purge_unanswered(self, now: datetime, retention_days: int) -> int:

@@ -128,8 +128,9 @@ async def test_fallback_is_honest_and_keeps_the_question_without_the_chat(bot: R
     assert "I don't have an answer" in params["text"]
     assert CLINIC["phone"] in params["text"]
     # Updates of one chat are handled in order: once the next reply is out, the first
-    # question's bookkeeping is done.
+    # question has been queued; drain() waits for it to be written.
     await ask(bot, "what is ldn")
+    await bot.app.bot_data.services.require_recorder().drain()  # type: ignore[union-attr]
     rows = bot.store.unanswered_report(bot.app.bot_data.services.clock(), 90)  # type: ignore[union-attr]
     assert [r.question for r in rows] == ["what is the capital of mongolia"]
     # The look-alike about another drug must not get LDN's side effects.
@@ -408,7 +409,8 @@ async def test_a_store_failure_after_the_answer_is_logged_without_the_question(
     params = await ask(bot, "what does a zebra-striped moon mean, mr smith")
     assert "I don't have an answer" in params["text"]
     assert "something went wrong" not in params["text"]
-    await ask(bot, "what is ldn")  # the first question's bookkeeping is done by now
+    await ask(bot, "what is ldn")  # the first question's bookkeeping is queued by now
+    await bot.app.bot_data.services.require_recorder().drain()  # type: ignore[union-attr]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert any("could not record" in r.getMessage() for r in warnings)
     assert "zebra" not in caplog.text and "smith" not in caplog.text

@@ -59,10 +59,9 @@ async def question(update: Update, context: BotContext) -> None:
     try:
         await remember_chat(update, context)
         if _worth_keeping(reply):
-            store = services.require_store()
             kept = _LONG_NUMBER.sub("#", services.engine.normalise(text))
             status = cast(UnansweredStatus, reply.status.value)
-            await services.db(store.record_unanswered, kept, status, services.clock())
+            services.require_recorder().add(kept, status, services.clock())
     except StoreError as exc:
         # The patient has their answer; a bookkeeping failure is the clinic's to see, not theirs.
         log.warning("could not record the question: %s", type(exc).__name__)
