@@ -42,12 +42,16 @@ def addressed_text(message: Message, bot_id: int, bot_username: str) -> str | No
     return None
 
 
-async def question(update: Update, context: BotContext) -> None:
-    """Answer a question typed in free text."""
+def _asked(update: Update, context: BotContext) -> str | None:
     message = update.effective_message
     if message is None:
-        return
-    text = addressed_text(message, context.bot.id, context.bot.username)
+        return None
+    return addressed_text(message, context.bot.id, context.bot.username)
+
+
+async def question(update: Update, context: BotContext) -> None:
+    """Answer a question typed in free text."""
+    text = _asked(update, context)
     if text is None:
         return
     services = context.services
@@ -69,10 +73,7 @@ async def question(update: Update, context: BotContext) -> None:
 
 async def edited_question(update: Update, context: BotContext) -> None:
     """Read an edited message again for safety: an added crisis must not go unanswered."""
-    message = update.effective_message
-    if message is None:
-        return
-    text = addressed_text(message, context.bot.id, context.bot.username)
+    text = _asked(update, context)
     if text is None:
         return
     reply = context.services.engine.ask(text)
