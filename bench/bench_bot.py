@@ -27,6 +27,8 @@ from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
 from bench.remote_server import RemoteServer  # noqa: E402
+from bot import render  # noqa: E402
+from knowledge import Engine, load  # noqa: E402
 from tests.botharness import TOKEN, make_config, running_bot  # noqa: E402
 from tests.eval.evaluate import HALVES, load_cases  # noqa: E402
 from tests.fakebotapi import factories  # noqa: E402
@@ -39,6 +41,39 @@ async def echo_bot(server: RemoteServer, _: Path) -> AsyncIterator[object]:
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
         await update.effective_message.reply_text(update.effective_message.text or "")
+
+    app = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .base_url(server.base_url)
+        .base_file_url(server.base_file_url)
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        yield app
+        await app.updater.stop()
+        await app.stop()
+
+
+@asynccontextmanager
+async def echo_bot_with_answer_sized_replies(
+    server: RemoteServer, _: Path
+) -> AsyncIterator[object]:
+    """The echo bot again, but replying with a rendered knowledge-base answer (HTML, sources,
+    a keyboard): how much of the gap is the size of the reply rather than the bot's work."""
+    engine = Engine(load())
+    reply = engine.answer_entry("sleep-problems")
+    assert reply is not None
+    html = render.reply_html(reply)[0]
+    markup = render.browse_keyboard()
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_html(html, reply_markup=markup)
 
     app = (
         ApplicationBuilder()
@@ -93,6 +128,7 @@ async def main_async(users: int, rounds: int) -> None:
     results = {}
     for name, runner in (
         ("bare PTB echo bot", echo_bot),
+        ("echo bot with answer-sized replies", echo_bot_with_answer_sized_replies),
         ("LDN bot (rate limiter off)", our_bot(False)),
         ("LDN bot (rate limiter on, Telegram's limits)", our_bot(True)),
     ):
@@ -105,6 +141,8 @@ async def main_async(users: int, rounds: int) -> None:
         )
     ratio = results["LDN bot (rate limiter off)"] / results["bare PTB echo bot"]
     print(f"LDN bot / echo bot (both unpaced): {ratio:.2f}x")
+    sized = results["LDN bot (rate limiter off)"] / results["echo bot with answer-sized replies"]
+    print(f"LDN bot / echo bot with answer-sized replies: {sized:.2f}x")
 
 
 def main() -> None:
