@@ -7,6 +7,8 @@ of the question is answered.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from knowledge import ClinicInfo, Engine, Status, load
@@ -140,83 +142,25 @@ def test_a_long_message_with_a_crisis_at_the_end_still_gets_safety(engine: Engin
     assert (reply.status, reply.entry_id) == (Status.SAFETY, "self-harm")
 
 
-# A wider battery of ways patients say these things (written by the team, not tuned on the
-# held-out set): every one must get the safety answer.
-SAFETY_BATTERY = [
-    ("my dentist gave me codeine for a tooth, can I take it with ldn", "opioids"),
-    ("had oxycodone yesterday after my fall", "opioids"),
-    ("I'm having surgery on thursday", "opioids"),
-    ("having an operation next month, anything I should know?", "opioids"),
-    ("I'm on suboxone, can I start ldn", "opioids"),
-    ("can i take percocet for my back while on this", "opioids"),
-    ("going to the ER tonight with kidney stone pain", "opioids"),
-    ("ended up in the emergency department last night and they gave me morphine", "opioids"),
-    ("I use a fentanyl patch for pain", "opioids"),
-    ("my doctor prescribed norco for my knee", "opioids"),
-    ("my gp put me on tramadol this week", "opioids"),
-    ("i'm still taking my oxycontin, is that a problem", "opioids"),
-    ("can I have a couple of codeine tablets for my headache", "opioids"),
-    ("i was given a morphine injection at the hospital yesterday", "opioids"),
-    ("booked in for a colonoscopy next week", "opioids"),
-    ("I've been on methadone for years", "opioids"),
-    ("what about my hydrocodone", "opioids"),
-    ("i take vicodin sometimes for migraines", "opioids"),
-    ("i am getting my wisdom teeth out friday", "opioids"),
-    ("planning to take some of my old tramadol tonight", "opioids"),
-    ("i still have some percocets left from my surgery, can i take them", "opioids"),
-    ("can i use my butrans patch with ldn", "opioids"),
-    ("do i need to stop ldn before my hip operation", "opioids"),
-    ("I'm going to hospital for an operation", "opioids"),
-    ("tramadol and ldn?", "opioids"),
-    ("is it ok to take co-codamol", "opioids"),
-    ("i need strong painkillers after my c-section next week", "opioids"),
-    ("got a dilaudid shot in the ER", "opioids"),
-    ("on kratom daily", "opioids"),
-    ("my pain doctor wants to add oxycodone", "opioids"),
-    ("I'm an addict in recovery on methadone", "opioids"),
-    ("the paramedics gave me something for the pain", "opioids"),
-    ("I accidentally took the whole bottle", "overdose"),
-    ("I think I overdosed on ldn", "overdose"),
-    ("took 6 capsules instead of one", "overdose"),
-    ("my dog ate my ldn capsules", "overdose"),
-    ("my son swallowed some of my tablets", "overdose"),
-    ("i took way too many tonight", "overdose"),
-    ("I accidentally took my 50mg naltrexone tablet instead", "overdose"),
-    ("took a handful of my pills", "overdose"),
-    ("my face is swelling up", "severe-reaction"),
-    ("my lips are swollen and tingling", "severe-reaction"),
-    ("i can't breathe properly", "severe-reaction"),
-    ("having trouble breathing after my dose", "severe-reaction"),
-    ("chest pain since taking ldn", "severe-reaction"),
-    ("my skin looks yellow", "severe-reaction"),
-    ("the whites of my eyes are yellow and my stomach hurts a lot", "severe-reaction"),
-    ("my throat feels tight and swollen", "severe-reaction"),
-    ("I fainted after taking it", "severe-reaction"),
-    ("hives all over my body and my tongue is swelling", "severe-reaction"),
-    ("severe pain in my stomach and dark pee", "severe-reaction"),
-    ("my tongue feels huge and i can barely swallow", "severe-reaction"),
-    ("i want to kill myself", "self-harm"),
-    ("i've been thinking about suicide", "self-harm"),
-    ("i don't want to live anymore", "self-harm"),
-    ("i dont want to be here anymore", "self-harm"),
-    ("what's the point in living", "self-harm"),
-    ("I want to end it all", "self-harm"),
-    ("I've been cutting myself again", "self-harm"),
-    ("i feel like hurting myself", "self-harm"),
-    ("everyone would be better off without me", "self-harm"),
-    ("i wish i was dead", "self-harm"),
-    ("i'm thinking of taking all my pills at once", "self-harm"),
-    ("i can't go on like this", "self-harm"),
-    ("I keep thinking about ending my life", "self-harm"),
-    ("i have no reason to live", "self-harm"),
-    ("sometimes i think about not waking up", "self-harm"),
-]
+BATTERY = Path(__file__).with_name("safety_battery.txt")
 
 
-@pytest.mark.parametrize(("question", "rule"), SAFETY_BATTERY)
-def test_safety_battery(engine: Engine, question: str, rule: str) -> None:
+def _battery() -> list[tuple[str, str]]:
+    lines = BATTERY.read_text(encoding="utf-8").splitlines()
+    return [
+        (message, expect)
+        for expect, message in (line.split("|", 1) for line in lines if line and line[0] != "#")
+    ]
+
+
+@pytest.mark.parametrize(("question", "expect"), _battery())
+def test_safety_battery(engine: Engine, question: str, expect: str) -> None:
+    """Many ways patients say these things: each triggers safety, or must not ("none")."""
     reply = engine.ask(question)
-    assert reply.status is Status.SAFETY, f"{question!r} -> {reply.status} {reply.entry_id}"
+    if expect == "none":
+        assert reply.status is not Status.SAFETY, f"false alarm {reply.entry_id}"
+    else:
+        assert reply.status is Status.SAFETY, f"{reply.status.value} {reply.entry_id}"
 
 
 @pytest.mark.parametrize(
