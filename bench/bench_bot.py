@@ -16,9 +16,10 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -34,14 +35,12 @@ from tests.eval.evaluate import HALVES, load_cases  # noqa: E402
 from tests.fakebotapi import factories  # noqa: E402
 
 Runner = Callable[[RemoteServer, Path], AbstractAsyncContextManager[object]]
+EchoHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
 @asynccontextmanager
-async def echo_bot(server: RemoteServer, _: Path) -> AsyncIterator[object]:
-    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.effective_message is not None
-        await update.effective_message.reply_text(update.effective_message.text or "")
-
+async def _bare_app(server: RemoteServer, handler: EchoHandler) -> AsyncIterator[object]:
+    """A bare PTB Application (default settings) with one text handler, polling `server`."""
     app = (
         ApplicationBuilder()
         .token(TOKEN)
@@ -49,7 +48,7 @@ async def echo_bot(server: RemoteServer, _: Path) -> AsyncIterator[object]:
         .base_file_url(server.base_file_url)
         .build()
     )
-    app.add_handler(MessageHandler(filters.TEXT, echo))
+    app.add_handler(MessageHandler(filters.TEXT, handler))
     async with app:
         await app.start()
         assert app.updater is not None
@@ -59,14 +58,20 @@ async def echo_bot(server: RemoteServer, _: Path) -> AsyncIterator[object]:
         await app.stop()
 
 
-@asynccontextmanager
-async def echo_bot_with_answer_sized_replies(
+def echo_bot(server: RemoteServer, _: Path) -> AbstractAsyncContextManager[object]:
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(update.effective_message.text or "")
+
+    return _bare_app(server, echo)
+
+
+def echo_bot_with_answer_sized_replies(
     server: RemoteServer, _: Path
-) -> AsyncIterator[object]:
+) -> AbstractAsyncContextManager[object]:
     """The echo bot again, but replying with a rendered knowledge-base answer (HTML, sources,
     a keyboard): how much of the gap is the size of the reply rather than the bot's work."""
-    engine = Engine(load())
-    reply = engine.answer_entry("sleep-problems")
+    reply = Engine(load()).answer_entry("sleep-problems")
     assert reply is not None
     html = render.reply_html(reply)[0]
     markup = render.browse_keyboard()
@@ -75,21 +80,7 @@ async def echo_bot_with_answer_sized_replies(
         assert update.effective_message is not None
         await update.effective_message.reply_html(html, reply_markup=markup)
 
-    app = (
-        ApplicationBuilder()
-        .token(TOKEN)
-        .base_url(server.base_url)
-        .base_file_url(server.base_file_url)
-        .build()
-    )
-    app.add_handler(MessageHandler(filters.TEXT, echo))
-    async with app:
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        yield app
-        await app.updater.stop()
-        await app.stop()
+    return _bare_app(server, echo)
 
 
 def our_bot(rate_limit: bool) -> Runner:

@@ -236,11 +236,4 @@ def load_config(path: Path | str | None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
     config = from_dict(data, where=str(file), base=file.resolve().parent)
-    return Config(
-        clinic=config.clinic,
-        knowledge=config.knowledge,
-        telegram=config.telegram,
-        storage=config.storage,
-        logging=config.logging,
-        source=file,
-    )
+    return replace(config, source=file)
