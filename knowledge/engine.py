@@ -22,7 +22,8 @@ MAX_SAFETY_TEXT = 20_000  # far beyond Telegram's 4,096 characters per message
 FALLBACK = (
     "I'm sorry, I don't have an answer to that. I can only answer questions about low dose "
     "naltrexone that the clinic's information covers, and I won't guess about your health. "
-    "Please ask {clinic} about it."
+    "Please ask {clinic} about it. If you feel very unwell or unsafe right now, call "
+    "{emergency}."
 )
 EMPTY = (
     "Please type a question about low dose naltrexone (LDN), for example "

@@ -41,6 +41,7 @@ _ASKING = re.compile(
     r"will|would|should|shall|may|might|has|have|had|any|tell|explain)\b"
 )
 _CLAUSE = re.compile(r"[.!?;,:]+(?:\s|$)|\s(?:but|and|although|though|however)\s")
+_JOINED_CLAUSE = re.compile(r"([.!?;,:]+(?:\s|$)|\s(?:but|and|although|though|however)\s)")
 
 
 def has_invisible(text: str) -> bool:
@@ -66,6 +67,21 @@ def fold(text: str, invisible: str = "") -> str:
 def clauses(folded: str) -> list[str]:
     """Split folded text into clauses, so a past-tense marker only covers its own clause."""
     return [c.strip() for c in _CLAUSE.split(folded) if c.strip()]
+
+
+def joined_clauses(folded: str) -> list[tuple[str, str]]:
+    """The clauses of `clauses`, each with what joins it to the next one ("and", ",", "but",
+    "." ...; "" for the last)."""
+    pieces = _JOINED_CLAUSE.split(folded)
+    joined: list[tuple[str, str]] = []
+    for index in range(0, len(pieces), 2):
+        text = pieces[index].strip()
+        join = pieces[index + 1].strip() if index + 1 < len(pieces) else ""
+        if text:
+            joined.append((text, join))
+        elif joined and join:
+            joined[-1] = (joined[-1][0], join)
+    return joined
 
 
 def split_question(folded: str) -> tuple[str, str]:

@@ -9,7 +9,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from knowledge.model import Gap, SafetyRule
-from knowledge.normalize import clauses
+from knowledge.normalize import joined_clauses
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
 
@@ -74,30 +74,46 @@ class SafetyChecker:
         candidates = [c for c in self._rules if self._spans(c, folded)]
         if not candidates:
             return SafetyResult(None, ())
-        parts = clauses(folded)
+        parts = self._timed_clauses(folded)
         # "I had tramadol years ago but I'm back on it now": a resumption anywhere in the
         # message cancels every distant-past exemption in it.
         resumed = self._resumed.search(folded) is not None
-        whole = folded
+        # Rules without a past exemption also read the message whole, so that "go to sleep and
+        # not wake up" is not cut in two at "and".
+        whole = [(folded, False)]
         set_aside: list[str] = []
         for compiled in candidates:
-            # Rules without a past exemption also read the message whole, so that "go to sleep
-            # and not wake up" is not cut in two at "and".
-            spans = parts if compiled.rule.past_exempt else [*parts, whole]
-            for clause in spans:
-                verdict = self._clause_verdict(compiled, clause, resumed)
+            for clause, distant in parts if compiled.rule.past_exempt else [*parts, *whole]:
+                verdict = self._clause_verdict(compiled, clause, distant and not resumed)
                 if verdict is True:
                     return SafetyResult(compiled.rule, ())
-                if verdict is False and clause is not whole:
+                if verdict is False and clause is not folded:
                     set_aside.append(clause)
         return SafetyResult(None, tuple(dict.fromkeys(set_aside)))
 
-    def _clause_verdict(self, compiled: _CompiledRule, clause: str, resumed: bool) -> bool | None:
+    def _timed_clauses(self, folded: str) -> list[tuple[str, bool]]:
+        """Each clause, and whether it speaks only of the distant past. A clause with no time
+        marker of its own takes the next one's when "and" joins them ("I had tramadol and
+        codeine years ago") or when the next is a short tail (", long back")."""
+        joined = joined_clauses(folded)
+        times: list[bool | None] = []
+        for text, _ in joined:
+            if self._recent.search(text):
+                times.append(False)
+            else:
+                times.append(True if self._past.search(text) else None)
+        for index in range(len(joined) - 2, -1, -1):
+            following = times[index + 1]
+            covered = joined[index][1] == "and" or len(joined[index + 1][0].split()) <= 3
+            if times[index] is None and following is not None and covered:
+                times[index] = following
+        return [(text, bool(time)) for (text, _), time in zip(joined, times, strict=True)]
+
+    def _clause_verdict(self, compiled: _CompiledRule, clause: str, distant: bool) -> bool | None:
         """True: the clause triggers the rule. False: it mentions the rule's terms only in a
         negated, distant-past or general way. None: no mention at all."""
         rule = compiled.rule
-        distant = self._past.search(clause) and not self._recent.search(clause)
-        if rule.past_exempt and distant and not resumed:
+        if rule.past_exempt and distant:
             return False if self._spans(compiled, clause) else None
         spans = self._spans(compiled, clause)
         if not spans:
@@ -138,10 +154,10 @@ class SafetyChecker:
             word = m.group()
             if len(word) < 6:
                 continue
-            # One edit (two for long words), a swap of neighbours counting as one: catches
-            # "oxycodon" and "fentynal" but not "morning".
-            edits = 1 if len(word) < 8 else 2
-            if process.extractOne(word, names, scorer=OSA.distance, score_cutoff=edits):
+            # One edit, or two where the word or the name is long, a swap of neighbours
+            # counting as one: catches "oxycodon", "fentynal" and "suboxen" but not "morning".
+            best = process.extractOne(word, names, scorer=OSA.distance, score_cutoff=2)
+            if best is not None and best[1] <= (1 if max(len(word), len(best[0])) < 8 else 2):
                 found.append(m.span())
         return found
 

@@ -560,6 +560,15 @@ def test_safety_texts_show_the_configured_numbers() -> None:
     assert "Riverside Pain Clinic on 555-0100" in gap.answer
 
 
+def test_a_fallback_still_says_where_to_turn_in_an_emergency() -> None:
+    """A crisis the rules miss ends in a fallback: that must not leave the patient nowhere."""
+    plain = Engine(KB, ClinicInfo()).ask("what's the capital of france")
+    assert plain.status is Status.FALLBACK
+    assert "call your local emergency number" in plain.answer
+    configured = Engine(KB, ClinicInfo(emergency_number="112")).ask("what's the capital of france")
+    assert "call 112" in configured.answer
+
+
 @pytest.mark.parametrize(
     "question",
     [

@@ -104,6 +104,9 @@ LOOK_ALIKES = [
     ("I don't have chest pain or swelling, but I feel a bit dizzy on LDN", "headache-dizziness"),
     ("I feel a bit dizzy on LDN", "headache-dizziness"),
     ("mild dizziness since starting LDN", "headache-dizziness"),
+    # a time marker in the next clause covers a clause joined by "and", or a short tail
+    ("I had tramadol and codeine years ago, is LDN addictive?", "addiction-risk"),
+    ("I took tramadol, years ago", None),
 ]
 
 
@@ -114,6 +117,25 @@ def test_look_alike_is_not_safety(engine: Engine, question: str, entry_id: str |
     assert reply.entry_id not in {r.id for r in engine.kb.safety_rules}
     if entry_id is not None:
         assert (reply.status, reply.entry_id) == (Status.ANSWER, entry_id)
+
+
+@pytest.mark.parametrize(
+    ("question", "rule_id"),
+    [
+        ("I had tramadol years ago and I'm on codeine now", "opioids"),
+        ("I had tramadol and codeine years ago but I'm back on codeine", "opioids"),
+        ("im on suboxen 8mg", "opioids"),  # two edits in a long name
+        ("friend took a load of pills and won't wake up properly", "overdose"),  # not reaction
+    ],
+)
+def test_time_spelling_and_rule_order(engine: Engine, question: str, rule_id: str) -> None:
+    reply = engine.ask(question)
+    assert (reply.status, reply.entry_id) == (Status.SAFETY, rule_id)
+
+
+@pytest.mark.parametrize("word", ["morning", "percent", "cocaine", "caffeine", "methods"])
+def test_fuzzy_drug_names_leave_ordinary_words_alone(engine: Engine, word: str) -> None:
+    assert engine.ask(f"I take {word} with my LDN").status is not Status.SAFETY
 
 
 @pytest.mark.parametrize(
@@ -155,12 +177,12 @@ def _battery() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("question", "expect"), _battery())
 def test_safety_battery(engine: Engine, question: str, expect: str) -> None:
-    """Many ways patients say these things: each triggers safety, or must not ("none")."""
+    """Many ways patients say these things: each triggers its rule, or must not ("none")."""
     reply = engine.ask(question)
     if expect == "none":
         assert reply.status is not Status.SAFETY, f"false alarm {reply.entry_id}"
     else:
-        assert reply.status is Status.SAFETY, f"{reply.status.value} {reply.entry_id}"
+        assert (reply.status, reply.entry_id) == (Status.SAFETY, expect)
 
 
 @pytest.mark.parametrize(
