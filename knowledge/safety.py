@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from knowledge.literals import necessary_literals
 from knowledge.model import Gap, SafetyRule
 from knowledge.normalize import joined_clauses
 
@@ -44,9 +45,10 @@ class _CompiledRule:
         self.rule = rule
         self.terms = [re.compile(t) for t in rule.terms]
         self.cued = [re.compile(t) for t in rule.context_terms]
-        # One pass that says whether any term is there at all: most clauses have none.
-        self.any_term = re.compile("|".join(f"(?:{t})" for t in rule.terms) or r"(?!x)x")
         self.fuzzy_names = fuzzy_names
+
+
+Terms = list[re.Pattern[str]]
 
 
 class SafetyChecker:
@@ -60,6 +62,19 @@ class SafetyChecker:
     ) -> None:
         self.grammar = grammar
         self._rules = [_CompiledRule(r, fuzzy_names.get(r.id, ())) for r in rules]
+        # Nearly every question matches no term: a substring test for each term's necessary
+        # literals (see knowledge.literals) rules most terms out before any is tried.
+        self._always: set[tuple[int, int]] = set()
+        by_literal: dict[str, list[tuple[int, int]]] = {}
+        for rule_index, compiled in enumerate(self._rules):
+            for term_index, term in enumerate(compiled.rule.terms):
+                literals = necessary_literals(term)
+                if literals is None:
+                    self._always.add((rule_index, term_index))
+                    continue
+                for literal in literals:
+                    by_literal.setdefault(literal, []).append((rule_index, term_index))
+        self._by_literal = by_literal
         self._past = re.compile("|".join(f"(?:{p})" for p in grammar.distant_past))
         self._recent = re.compile("|".join(f"(?:{p})" for p in grammar.recent))
         self._resumed = re.compile("|".join(f"(?:{p})" for p in grammar.resumed))
@@ -70,8 +85,12 @@ class SafetyChecker:
 
     def check(self, folded: str) -> SafetyResult:
         """The rule this folded question triggers (or None), and the clauses to set aside."""
-        # Most questions name nothing a rule looks for: one pass over the whole text each.
-        candidates = [c for c in self._rules if self._spans(c, folded)]
+        present = self._possible_terms(folded)
+        candidates = [
+            (c, terms)
+            for c, terms in zip(self._rules, present, strict=True)
+            if self._spans(c, terms, folded)
+        ]
         if not candidates:
             return SafetyResult(None, ())
         parts = self._timed_clauses(folded)
@@ -82,9 +101,9 @@ class SafetyChecker:
         # not wake up" is not cut in two at "and".
         whole = [(folded, False)]
         set_aside: list[str] = []
-        for compiled in candidates:
+        for compiled, terms in candidates:
             for clause, distant in parts if compiled.rule.past_exempt else [*parts, *whole]:
-                verdict = self._clause_verdict(compiled, clause, distant and not resumed)
+                verdict = self._clause_verdict(compiled, terms, clause, distant and not resumed)
                 if verdict is True:
                     return SafetyResult(compiled.rule, ())
                 if verdict is False and clause is not folded:
@@ -109,13 +128,26 @@ class SafetyChecker:
                 times[index] = following
         return [(text, bool(time)) for (text, _), time in zip(joined, times, strict=True)]
 
-    def _clause_verdict(self, compiled: _CompiledRule, clause: str, distant: bool) -> bool | None:
+    def _possible_terms(self, folded: str) -> list[Terms]:
+        """For each rule, the terms that can match somewhere in this text."""
+        possible = set(self._always)
+        for literal, where in self._by_literal.items():
+            if literal in folded:
+                possible.update(where)
+        per_rule: list[Terms] = [[] for _ in self._rules]
+        for rule_index, term_index in sorted(possible):
+            per_rule[rule_index].append(self._rules[rule_index].terms[term_index])
+        return per_rule
+
+    def _clause_verdict(
+        self, compiled: _CompiledRule, terms: Terms, clause: str, distant: bool
+    ) -> bool | None:
         """True: the clause triggers the rule. False: it mentions the rule's terms only in a
         negated, distant-past or general way. None: no mention at all."""
         rule = compiled.rule
         if rule.past_exempt and distant:
-            return False if self._spans(compiled, clause) else None
-        spans = self._spans(compiled, clause)
+            return False if self._spans(compiled, terms, clause) else None
+        spans = self._spans(compiled, terms, clause)
         if not spans:
             return None
         if not rule.negatable:
@@ -130,10 +162,8 @@ class SafetyChecker:
         # itself: neither a trigger nor an aside.
         return None
 
-    def _spans(self, compiled: _CompiledRule, clause: str) -> list[tuple[int, int]]:
-        spans: list[tuple[int, int]] = []
-        if compiled.any_term.search(clause):
-            spans += [m.span() for t in compiled.terms for m in t.finditer(clause)]
+    def _spans(self, compiled: _CompiledRule, terms: Terms, clause: str) -> list[tuple[int, int]]:
+        spans = [m.span() for t in terms for m in t.finditer(clause)]
         if compiled.cued and self._cues.search(clause):
             spans += [m.span() for t in compiled.cued for m in t.finditer(clause)]
         spans += self._fuzzy_spans(compiled.fuzzy_names, clause)

@@ -1,0 +1,113 @@
+"""Necessary literals of a regular expression: a set of strings one of which is in every match.
+
+The safety rules are a few hundred regular expressions, and nearly every question matches none
+of them. Trying each expression at every position of every question costs more than the whole
+matcher; asking first whether any of an expression's necessary literals is in the question
+(a substring test) rules most of them out at once. The literals come from the expression's
+own parse, so they stay right when the YAML changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from typing import Any
+
+# The standard library's own regular-expression parser: private, but stable across 3.11-3.13.
+_parser: Any = importlib.import_module("re._parser")
+_c: Any = importlib.import_module("re._constants")
+
+_ZERO_WIDTH = frozenset({_c.AT, _c.ASSERT, _c.ASSERT_NOT})
+_MAX_STRINGS = 64
+
+Literals = frozenset[str]
+
+
+def necessary_literals(pattern: str) -> Literals | None:
+    """Strings such that every match of `pattern` contains at least one of them, or None when
+    the pattern has no such set (then it must always be tried)."""
+    needed = _sequence(_parser.parse(pattern))
+    if needed is None:
+        return None
+    # "pill" is in every text that holds "pills": the longer one adds nothing.
+    return frozenset(x for x in needed if not any(y != x and y in x for y in needed))
+
+
+def _sequence(items: Iterable[Any]) -> Literals | None:
+    """The most selective necessary set among a sequence's parts: runs of fixed text, and the
+    necessary sets of groups, alternations and repeats that must occur."""
+    candidates: list[Literals] = []
+    run: list[Any] = []
+
+    def close_run() -> None:
+        options = _exact(run)
+        if options is not None and "" not in options:
+            candidates.append(options)
+        run.clear()
+
+    for op, av in items:
+        if op in _ZERO_WIDTH:
+            continue  # matches no text: the text on either side stays contiguous
+        if _exact_item(op, av) is not None:
+            run.append((op, av))
+            continue
+        close_run()
+        inner = _necessary_item(op, av)
+        if inner is not None:
+            candidates.append(inner)
+    close_run()
+    if not candidates:
+        return None
+    return max(candidates, key=lambda s: (min(len(x) for x in s), -len(s)))
+
+
+def _exact(items: Iterable[Any]) -> Literals | None:
+    """Every string a sequence can match, when it can match only a few fixed strings."""
+    result: Literals = frozenset({""})
+    for op, av in items:
+        if op in _ZERO_WIDTH:
+            continue
+        options = _exact_item(op, av)
+        if options is None:
+            return None
+        result = frozenset(a + b for a in result for b in options)
+        if len(result) > _MAX_STRINGS:
+            return None
+    return result
+
+
+def _exact_item(op: Any, av: Any) -> Literals | None:
+    if op is _c.LITERAL:
+        return frozenset({chr(av)})
+    if op is _c.SUBPATTERN:
+        return _exact(av[-1])
+    if op is _c.BRANCH:
+        options: set[str] = set()
+        for branch in av[1]:
+            strings = _exact(branch)
+            if strings is None:
+                return None
+            options |= strings
+        return frozenset(options)
+    if op is _c.IN and len(av) <= 4 and all(kind is _c.LITERAL for kind, _ in av):
+        return frozenset(chr(value) for _, value in av)
+    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[:2] == (0, 1):
+        strings = _exact(av[2])
+        return None if strings is None else strings | {""}
+    return None
+
+
+def _necessary_item(op: Any, av: Any) -> Literals | None:
+    if op is _c.SUBPATTERN:
+        return _sequence(av[-1])
+    if op is _c.BRANCH:
+        needed: set[str] = set()
+        for branch in av[1]:
+            strings = _sequence(branch)
+            if strings is None:
+                return None  # a branch that needs nothing: the alternation needs nothing
+            needed |= strings
+        return frozenset(needed)
+    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1:
+        return _sequence(av[2])
+    return None
