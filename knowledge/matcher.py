@@ -124,8 +124,10 @@ class Matcher:
                 postings.setdefault(token, []).append(pid)
         # Words in a large share of all phrasings would make every shortlist huge; they still
         # count in the exact scores below, only not in choosing the shortlist.
-        limit = max(1000, int(common_share * len(phrasing_tokens)))
+        limit = int(common_share * len(phrasing_tokens))
         self._postings = {t: p for t, p in postings.items() if len(p) <= limit}
+        # A question made only of such words ("what is ldn") still needs a shortlist.
+        self._common_postings = {t: p for t, p in postings.items() if len(p) > limit}
         lexicon = normalizer.lexicon
         self._vocab = tuple(sorted(raw_vocab | lexicon.stopwords | set(lexicon.spelling)))
         self._vocab_set = frozenset(self._vocab)
@@ -196,6 +198,10 @@ class Matcher:
         for token, weight in weights.items():
             for pid in self._postings.get(token, ()):
                 accumulated[pid] = accumulated.get(pid, 0.0) + weight
+        if len(accumulated) < self.shortlist:
+            for token, weight in weights.items():
+                for pid in self._common_postings.get(token, ()):
+                    accumulated[pid] = accumulated.get(pid, 0.0) + weight
         if not accumulated:
             return []
         shortlist = heapq.nlargest(self.shortlist, accumulated, key=accumulated.__getitem__)
