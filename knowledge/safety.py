@@ -99,21 +99,25 @@ class SafetyChecker:
         resumed = self._resumed.search(folded) is not None
         # Rules without a past exemption also read the message whole, so that "go to sleep and
         # not wake up" is not cut in two at "and".
-        whole = [(folded, False)]
+        whole = [(folded, False, "")]
         set_aside: list[str] = []
         for compiled, terms in candidates:
-            for clause, distant in parts if compiled.rule.past_exempt else [*parts, *whole]:
-                verdict = self._clause_verdict(compiled, terms, clause, distant and not resumed)
+            for clause, distant, lead in parts if compiled.rule.past_exempt else [*parts, *whole]:
+                verdict = self._clause_verdict(
+                    compiled, terms, clause, distant and not resumed, lead
+                )
                 if verdict is True:
                     return SafetyResult(compiled.rule, ())
                 if verdict is False and clause is not folded:
                     set_aside.append(clause)
         return SafetyResult(None, tuple(dict.fromkeys(set_aside)))
 
-    def _timed_clauses(self, folded: str) -> list[tuple[str, bool]]:
-        """Each clause, and whether it speaks only of the distant past. A clause with no time
-        marker of its own takes the next one's when "and" joins them ("I had tramadol and
-        codeine years ago") or when the next is a short tail (", long back")."""
+    def _timed_clauses(self, folded: str) -> list[tuple[str, bool, str]]:
+        """Each clause, whether it speaks only of the distant past, and its lead: the clause
+        before it when "and" joins them, so that "the difference between LDN and methadone"
+        still reads as general. A clause with no time marker of its own takes the next one's
+        when "and" joins them ("I had tramadol and codeine years ago") or when the next is a
+        short tail (", long back")."""
         joined = joined_clauses(folded)
         times: list[bool | None] = []
         for text, _ in joined:
@@ -126,7 +130,11 @@ class SafetyChecker:
             covered = joined[index][1] == "and" or len(joined[index + 1][0].split()) <= 3
             if times[index] is None and following is not None and covered:
                 times[index] = following
-        return [(text, bool(time)) for (text, _), time in zip(joined, times, strict=True)]
+        leads = [""] + [f"{text} and " if join == "and" else "" for text, join in joined[:-1]]
+        return [
+            (text, bool(time), lead)
+            for (text, _), time, lead in zip(joined, times, leads, strict=True)
+        ]
 
     def _possible_terms(self, folded: str) -> list[Terms]:
         """For each rule, the terms that can match somewhere in this text."""
@@ -140,7 +148,7 @@ class SafetyChecker:
         return per_rule
 
     def _clause_verdict(
-        self, compiled: _CompiledRule, terms: Terms, clause: str, distant: bool
+        self, compiled: _CompiledRule, terms: Terms, clause: str, distant: bool, lead: str
     ) -> bool | None:
         """True: the clause triggers the rule. False: it mentions the rule's terms only in a
         negated, distant-past or general way. None: no mention at all."""
@@ -156,7 +164,7 @@ class SafetyChecker:
         if not live:
             return False  # only negated mentions: set the clause aside before matching
         personal = self._first_person.search(clause) is not None
-        if personal or not all(self._general(clause, *span) for span in live):
+        if personal or not all(self._general(clause, lead, *span) for span in live):
             return True
         # A general-knowledge mention ("is LDN an opioid like morphine?") is the question
         # itself: neither a trigger nor an aside.
@@ -169,10 +177,11 @@ class SafetyChecker:
         spans += self._fuzzy_spans(compiled.fuzzy_names, clause)
         return spans
 
-    def _general(self, clause: str, start: int, end: int) -> bool:
+    def _general(self, clause: str, lead: str, start: int, end: int) -> bool:
         """A general-knowledge mention: "like morphine", "heroin addicts", "overdose reversal"."""
         return bool(
-            self._general_before.search(clause[:start]) or self._general_after.search(clause[end:])
+            self._general_before.search(lead + clause[:start])
+            or self._general_after.search(clause[end:])
         )
 
     @staticmethod

@@ -107,6 +107,9 @@ LOOK_ALIKES = [
     # a time marker in the next clause covers a clause joined by "and", or a short tail
     ("I had tramadol and codeine years ago, is LDN addictive?", "addiction-risk"),
     ("I took tramadol, years ago", None),
+    # general questions, also when "and" splits them
+    ("what is the difference between LDN and methadone?", None),
+    ("Did the fibromyalgia lady in the case study take tramadol before LDN?", "case-studies"),
 ]
 
 
