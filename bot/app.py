@@ -40,8 +40,12 @@ from store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
-CONCURRENT_UPDATES = 8  # updates handled at once (in order within each chat)
-CONNECTIONS = 4  # to the Bot API; each request checks every idle one, so more cost CPU
+# Connections to the Bot API: httpcore checks every one of them on each request, so more cost
+# CPU. Updates handled at once (in order within each chat): no more than there are connections
+# for their replies, so that a reply waits in our cheap queue rather than in httpcore's pool,
+# whose queue costs CPU on every request.
+CONNECTIONS = 4
+CONCURRENT_UPDATES = CONNECTIONS
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):

@@ -111,3 +111,37 @@ def _necessary_item(op: Any, av: Any) -> Literals | None:
     if op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1:
         return _sequence(av[2])
     return None
+
+
+class LiteralIndex:
+    """Which keys have one of their literals in a text, found through the text's three-letter
+    pieces rather than by testing every literal: a question has a few dozen pieces, the safety
+    rules several hundred literals."""
+
+    def __init__(self, literals: dict[Any, Literals | None]) -> None:
+        self._always: set[Any] = set()
+        self._short: dict[str, set[Any]] = {}
+        self._by_piece: dict[str, list[tuple[str, Any]]] = {}
+        for key, strings in literals.items():
+            if strings is None:
+                self._always.add(key)
+                continue
+            for string in strings:
+                if len(string) < 3:
+                    self._short.setdefault(string, set()).add(key)
+                else:
+                    self._by_piece.setdefault(string[:3], []).append((string, key))
+
+    def present(self, text: str) -> set[Any]:
+        """The keys that may match `text`: those with a literal in it, and those without
+        literals."""
+        found = set(self._always)
+        for string, keys in self._short.items():
+            if string in text:
+                found |= keys
+        by_piece = self._by_piece
+        for piece in {text[i : i + 3] for i in range(len(text) - 2)}:
+            for string, key in by_piece.get(piece, ()):
+                if key not in found and string in text:
+                    found.add(key)
+        return found

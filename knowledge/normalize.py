@@ -45,7 +45,7 @@ _JOINED_CLAUSE = re.compile(r"([.!?;,:]+(?:\s|$)|\s(?:but|and|although|though|ho
 
 
 def has_invisible(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cf" for ch in text)
+    return not text.isascii() and any(unicodedata.category(ch) == "Cf" for ch in text)
 
 
 def fold(text: str, invisible: str = "") -> str:
@@ -55,10 +55,14 @@ def fold(text: str, invisible: str = "") -> str:
     they rejoin a split word ("suic\u200bidal"), as a space they separate two ("kill\u00admyself");
     the safety check reads both. Accents and dots ("İ") are dropped after case-folding.
     """
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = "".join(invisible if unicodedata.category(ch) == "Cf" else ch for ch in text)
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+    if text.isascii():
+        # Most messages: no compatibility forms, invisible characters or accents to remove.
+        text = text.lower().translate(_QUOTES)
+    else:
+        text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+        text = "".join(invisible if unicodedata.category(ch) == "Cf" else ch for ch in text)
+        text = unicodedata.normalize("NFKD", text.casefold())
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
     for pattern, repl in _CONTRACTIONS:
         text = pattern.sub(repl, text)
     return _DOSE.sub(r"\1 \2", text)

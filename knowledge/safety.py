@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from knowledge.literals import necessary_literals
+from knowledge.literals import LiteralIndex, necessary_literals
 from knowledge.model import Gap, SafetyRule
 from knowledge.normalize import joined_clauses
 
@@ -64,17 +64,13 @@ class SafetyChecker:
         self._rules = [_CompiledRule(r, fuzzy_names.get(r.id, ())) for r in rules]
         # Nearly every question matches no term: a substring test for each term's necessary
         # literals (see knowledge.literals) rules most terms out before any is tried.
-        self._always: set[tuple[int, int]] = set()
-        by_literal: dict[str, list[tuple[int, int]]] = {}
-        for rule_index, compiled in enumerate(self._rules):
-            for term_index, term in enumerate(compiled.rule.terms):
-                literals = necessary_literals(term)
-                if literals is None:
-                    self._always.add((rule_index, term_index))
-                    continue
-                for literal in literals:
-                    by_literal.setdefault(literal, []).append((rule_index, term_index))
-        self._by_literal = by_literal
+        self._literals = LiteralIndex(
+            {
+                (rule_index, term_index): necessary_literals(term)
+                for rule_index, compiled in enumerate(self._rules)
+                for term_index, term in enumerate(compiled.rule.terms)
+            }
+        )
         self._past = re.compile("|".join(f"(?:{p})" for p in grammar.distant_past))
         self._recent = re.compile("|".join(f"(?:{p})" for p in grammar.recent))
         self._resumed = re.compile("|".join(f"(?:{p})" for p in grammar.resumed))
@@ -138,10 +134,7 @@ class SafetyChecker:
 
     def _possible_terms(self, folded: str) -> list[Terms]:
         """For each rule, the terms that can match somewhere in this text."""
-        possible = set(self._always)
-        for literal, where in self._by_literal.items():
-            if literal in folded:
-                possible.update(where)
+        possible = self._literals.present(folded)
         per_rule: list[Terms] = [[] for _ in self._rules]
         for rule_index, term_index in sorted(possible):
             per_rule[rule_index].append(self._rules[rule_index].terms[term_index])
@@ -227,9 +220,18 @@ class GapChecker:
             )
             for g in gaps
         ]
+        self._literals = LiteralIndex(
+            {
+                index: necessary_literals(pattern.pattern)
+                for index, (_, pattern, _) in enumerate(self._gaps)
+            }
+        )
 
     def check(self, folded: str) -> Gap | None:
-        for gap, pattern, unless in self._gaps:
+        possible = self._literals.present(folded)
+        for index, (gap, pattern, unless) in enumerate(self._gaps):
+            if index not in possible:
+                continue
             if pattern.search(folded) and not (unless and unless.search(folded)):
                 return gap
         return None

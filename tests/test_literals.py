@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from knowledge import Engine, load
-from knowledge.literals import necessary_literals
+from knowledge.literals import LiteralIndex, necessary_literals
 from knowledge.normalize import fold
-from knowledge.safety import SafetyChecker
+from knowledge.safety import GapChecker, SafetyChecker
 from tests.eval.evaluate import HALVES, load_cases
 
 
@@ -62,9 +62,24 @@ def test_the_prefilter_changes_no_verdict() -> None:
     kb = load()
     fast = Engine(kb)._safety
     slow = SafetyChecker(kb.safety_rules, kb.safety_grammar, dict(kb.fuzzy_names))
-    slow._by_literal = {}  # every term tried on every question
-    slow._always = {
-        (r, t) for r, rule in enumerate(kb.safety_rules) for t in range(len(rule.terms))
-    }
+    every_term = {(r, t) for r, rule in enumerate(kb.safety_rules) for t in range(len(rule.terms))}
+    slow._literals = LiteralIndex(dict.fromkeys(every_term))  # every term tried every time
+    for text in _texts():
+        assert fast.check(text) == slow.check(text), text
+
+
+def test_the_index_finds_literals_of_every_length() -> None:
+    index = LiteralIndex({"a": frozenset({"od"}), "b": frozenset({"tramadol"}), "c": None})
+    assert index.present("i od would") == {"a", "c"}
+    assert index.present("tramadol") == {"b", "c"}
+    assert index.present("xyz") == {"c"}
+    assert index.present("") == {"c"}
+
+
+def test_the_gap_prefilter_changes_no_verdict() -> None:
+    kb = load()
+    fast = Engine(kb)._gaps
+    slow = GapChecker(kb.gaps)
+    slow._literals = LiteralIndex(dict.fromkeys(range(len(kb.gaps))))
     for text in _texts():
         assert fast.check(text) == slow.check(text), text
