@@ -143,6 +143,15 @@ def build_application(
     application: BotApplication = builder.build()  # type: ignore[assignment]
     application.bot_data.services = services
 
+    # Free text (or a photo's caption) is a question; in groups only when the bot is
+    # mentioned or replied to. An edited message is read again for safety only. Checked first:
+    # most updates are questions, and no command or button matches these filters.
+    asked = (filters.TEXT & ~filters.COMMAND) | filters.CAPTION
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & asked, question))
+    application.add_handler(
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & asked, edited_question)
+    )
+
     # Commands. In groups PTB passes "/help" and "/help@thisbot", not "/help@otherbot".
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
@@ -156,14 +165,6 @@ def build_application(
     application.add_handler(CallbackQueryHandler(topics_button, pattern=r"^t:"))
     application.add_handler(CallbackQueryHandler(forget_button, pattern=r"^f:"))
     application.add_handler(CallbackQueryHandler(stale_button))
-
-    # Free text (or a photo's caption) is a question; in groups only when the bot is
-    # mentioned or replied to. An edited message is read again for safety only.
-    asked = (filters.TEXT & ~filters.COMMAND) | filters.CAPTION
-    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & asked, question))
-    application.add_handler(
-        MessageHandler(filters.UpdateType.EDITED_MESSAGE & asked, edited_question)
-    )
 
     application.add_error_handler(error_handler)
 

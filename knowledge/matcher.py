@@ -225,11 +225,13 @@ class Matcher:
 
         w = self.weights
         w_sum = w.overlap + w.coverage + w.fuzzy + w.surface
+        w_overlap, w_coverage, w_fuzzy, w_surface = w.overlap, w.coverage, w.fuzzy, w.surface
+        effective = [(t, found.get(t, wt)) for t, wt in weights.items()]
         coverage_cache: dict[int, float] = {}
         best: dict[int, tuple[float, int]] = {}
         for pos, pid in enumerate(shortlist):
             toks = self._phrasing_tokens[pid]
-            overlap = sum(found.get(t, wt) for t, wt in weights.items() if t in toks)
+            overlap = sum(e for t, e in effective if t in toks)
             phrasing_share = (
                 overlap / self._phrasing_weight[pid] if self._phrasing_weight[pid] else 0
             )
@@ -245,10 +247,10 @@ class Matcher:
                 coverage = explained / total if total else 0.0
                 coverage_cache[entry_index] = coverage
             score = (100 / w_sum) * (
-                w.overlap * min(phrasing_share, 1.0)
-                + w.coverage * coverage
-                + w.fuzzy * fuzzy_by_pos[pos] * coverage
-                + w.surface * surface_by_pos[pos] * coverage
+                w_overlap * min(phrasing_share, 1.0)
+                + w_coverage * coverage
+                + w_fuzzy * fuzzy_by_pos[pos] * coverage
+                + w_surface * surface_by_pos[pos] * coverage
             )
             if score > best.get(entry_index, (-1.0, 0))[0]:
                 best[entry_index] = (score, pid)
