@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -181,17 +182,11 @@ class SafetyChecker:
     def _fuzzy_spans(names: tuple[str, ...], clause: str) -> list[tuple[int, int]]:
         if not names:
             return []
-        found = []
-        for m in _WORD.finditer(clause):
-            word = m.group()
-            if len(word) < 6:
-                continue
-            # One edit, or two where the word or the name is long, a swap of neighbours
-            # counting as one: catches "oxycodon", "fentynal" and "suboxen" but not "morning".
-            best = process.extractOne(word, names, scorer=OSA.distance, score_cutoff=2)
-            if best is not None and best[1] <= (1 if max(len(word), len(best[0])) < 8 else 2):
-                found.append(m.span())
-        return found
+        return [
+            m.span()
+            for m in _WORD.finditer(clause)
+            if len(m.group()) >= 6 and _near_a_name(m.group(), names)
+        ]
 
     def _negated(self, clause: str, start: int, end: int) -> bool:
         g = self.grammar
@@ -206,6 +201,15 @@ class SafetyChecker:
             if word not in g.negation_bridge:
                 return False
         return False
+
+
+@lru_cache(maxsize=16_384)
+def _near_a_name(word: str, names: tuple[str, ...]) -> bool:
+    """One edit from a name, or two where the word or the name is long, a swap of neighbours
+    counting as one: catches "oxycodon", "fentynal" and "suboxen" but not "morning". Cached:
+    most words come back in question after question."""
+    best = process.extractOne(word, names, scorer=OSA.distance, score_cutoff=2)
+    return best is not None and best[1] <= (1 if max(len(word), len(best[0])) < 8 else 2)
 
 
 class GapChecker:
