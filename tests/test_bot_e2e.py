@@ -105,6 +105,8 @@ async def test_question_gets_answer_with_compact_sources(bot: RunningBot) -> Non
     assert "Sources:" in text
     assert "slide “Potential Side Effects”" in text
     assert '<a href="https://doi.org/' in text  # a study with a DOI is linked
+    # ... without a preview of the paper's page under the answer
+    assert params["link_preview_options"] == {"is_disabled": True}
 
 
 async def test_clarify_offers_topics_and_a_tap_answers_in_place(bot: RunningBot) -> None:
@@ -127,6 +129,7 @@ async def test_fallback_is_honest_and_keeps_the_question_without_the_chat(bot: R
     params = await ask(bot, "what is the capital of mongolia")
     assert "I don't have an answer" in params["text"]
     assert CLINIC["phone"] in params["text"]
+    assert "link_preview_options" not in params  # no link, no option to send
     # Updates of one chat are handled in order: once the next reply is out, the first
     # question has been queued; drain() waits for it to be written.
     await ask(bot, "what is ldn")

@@ -17,6 +17,11 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _HARMLESS_EDIT_ERRORS = ("not modified", "can't be edited", "message to edit not found")
 
 
+def _preview(html: str) -> LinkPreviewOptions | None:
+    """No preview of a cited paper's page under an answer; text without links needs no option."""
+    return NO_PREVIEW if "<a " in html else None
+
+
 async def send_html(
     update: Update,
     context: BotContext,
@@ -35,7 +40,7 @@ async def send_html(
             text=text,
             parse_mode=ParseMode.HTML,
             reply_markup=markup if last else None,
-            link_preview_options=NO_PREVIEW,
+            link_preview_options=_preview(text),
         )
     return sent
 
@@ -49,7 +54,10 @@ async def edit_html(
         return False
     try:
         await query.edit_message_text(
-            text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            link_preview_options=_preview(text),
         )
     except BadRequest as exc:
         reason = str(exc).lower()
