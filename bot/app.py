@@ -40,11 +40,13 @@ from store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
-# Connections to the Bot API: httpcore checks every one of them on each request, so more cost
-# CPU. Updates handled at once (in order within each chat): no more than there are connections
-# for their replies, so that a reply waits in our cheap queue rather than in httpcore's pool,
-# whose queue costs CPU on every request.
-CONNECTIONS = 4
+# Connections to the Bot API. Three keep one reply's round trip overlapped with the next
+# questions' matching, and at Telegram's usual ~100 ms round trip carry about its 30 messages/s;
+# each one more costs CPU on every request, since httpcore checks them all (bench/bench_bot.py:
+# 2 give 0.81x the echo bot's rate, 3 give 0.84x, 4 give 0.79x). Updates handled at once (in
+# order within each chat) match them, so that a reply waits in our cheap queue rather than in
+# httpcore's pool, whose queue also costs CPU on every request.
+CONNECTIONS = 3
 CONCURRENT_UPDATES = CONNECTIONS
 
 
