@@ -82,13 +82,7 @@ def _exact_item(op: Any, av: Any) -> Literals | None:
     if op is _c.SUBPATTERN:
         return _exact(av[-1])
     if op is _c.BRANCH:
-        options: set[str] = set()
-        for branch in av[1]:
-            strings = _exact(branch)
-            if strings is None:
-                return None
-            options |= strings
-        return frozenset(options)
+        return _union(_exact(branch) for branch in av[1])
     if op is _c.IN and len(av) <= 4 and all(kind is _c.LITERAL for kind, _ in av):
         return frozenset(chr(value) for _, value in av)
     if op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[:2] == (0, 1):
@@ -101,16 +95,21 @@ def _necessary_item(op: Any, av: Any) -> Literals | None:
     if op is _c.SUBPATTERN:
         return _sequence(av[-1])
     if op is _c.BRANCH:
-        needed: set[str] = set()
-        for branch in av[1]:
-            strings = _sequence(branch)
-            if strings is None:
-                return None  # a branch that needs nothing: the alternation needs nothing
-            needed |= strings
-        return frozenset(needed)
+        return _union(_sequence(branch) for branch in av[1])
     if op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1:
         return _sequence(av[2])
     return None
+
+
+def _union(alternatives: Iterable[Literals | None]) -> Literals | None:
+    """The strings of an alternation: None as soon as one branch has none (it needs nothing,
+    so the alternation needs nothing)."""
+    union: set[str] = set()
+    for strings in alternatives:
+        if strings is None:
+            return None
+        union |= strings
+    return frozenset(union)
 
 
 class LiteralIndex:

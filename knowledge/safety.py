@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from knowledge.literals import LiteralIndex, necessary_literals
@@ -208,8 +207,11 @@ def _near_a_name(word: str, names: tuple[str, ...]) -> bool:
     """One edit from a name, or two where the word or the name is long, a swap of neighbours
     counting as one: catches "oxycodon", "fentynal" and "suboxen" but not "morning". Cached:
     most words come back in question after question."""
-    best = process.extractOne(word, names, scorer=OSA.distance, score_cutoff=2)
-    return best is not None and best[1] <= (1 if max(len(word), len(best[0])) < 8 else 2)
+    for name in names:
+        edits = 1 if max(len(word), len(name)) < 8 else 2
+        if OSA.distance(word, name, score_cutoff=edits) <= edits:
+            return True
+    return False
 
 
 class GapChecker:
