@@ -40,8 +40,7 @@ _ASKING = re.compile(
     r"(?:what|how|why|when|where|which|who|whose|is|are|am|was|were|can|could|do|does|did|"
     r"will|would|should|shall|may|might|has|have|had|any|tell|explain)\b"
 )
-_CLAUSE = re.compile(r"[.!?;,:]+(?:\s|$)|\s(?:but|and|although|though|however)\s")
-_JOINED_CLAUSE = re.compile(r"([.!?;,:]+(?:\s|$)|\s(?:but|and|although|though|however)\s)")
+_CLAUSE = re.compile(r"([.!?;,:]+(?:\s|$)|\s(?:but|and|although|though|however)\s)")
 
 
 def has_invisible(text: str) -> bool:
@@ -70,13 +69,13 @@ def fold(text: str, invisible: str = "") -> str:
 
 def clauses(folded: str) -> list[str]:
     """Split folded text into clauses, so a past-tense marker only covers its own clause."""
-    return [c.strip() for c in _CLAUSE.split(folded) if c.strip()]
+    return [text for text, _ in joined_clauses(folded)]
 
 
 def joined_clauses(folded: str) -> list[tuple[str, str]]:
-    """The clauses of `clauses`, each with what joins it to the next one ("and", ",", "but",
-    "." ...; "" for the last)."""
-    pieces = _JOINED_CLAUSE.split(folded)
+    """The clauses, each with what joins it to the next one ("and", ",", "but", "." ...; ""
+    for the last)."""
+    pieces = _CLAUSE.split(folded)
     joined: list[tuple[str, str]] = []
     for index in range(0, len(pieces), 2):
         text = pieces[index].strip()
