@@ -40,7 +40,10 @@ _ASKING = re.compile(
     r"(?:what|how|why|when|where|which|who|whose|is|are|am|was|were|can|could|do|does|did|"
     r"will|would|should|shall|may|might|has|have|had|any|tell|explain)\b"
 )
-_CLAUSE = re.compile(r"([.!?;,:]+(?:\s|$)|\s(?:but|and|although|though|however)\s)")
+# "A and E" (the emergency department) is one place, not two clauses.
+_CLAUSE = re.compile(
+    r"([.!?;,:]+(?:\s|$)|\s(?:but|(?<!\ba\s)and(?!\se\b)|although|though|however)\s)"
+)
 
 
 def has_invisible(text: str) -> bool:

@@ -13,6 +13,16 @@ from knowledge.model import Gap, SafetyRule
 from knowledge.normalize import joined_clauses
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
+# A clause that starts with a subject or a verb says something of its own, at its own time.
+_OWN_SUBJECT = re.compile(
+    r"(i|we|you|he|she|they|it|my|our|his|her|their|am|is|are|was|were|have|has|had|take|"
+    r"takes|took|taking|taken|use|uses|used|using|started|start|stopped|stop|been|got|get|do|"
+    r"does|did|still|now|currently|then\s+i)\b"
+)
+_PAST_VERB_FIRST = re.compile(
+    r"(\w+ed|broke|had|took|was|were|went|got|came|fell|did|felt|gave|made|hurt|spent|left|"
+    r"lost|ran|saw|told|kept|found)\b"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +122,9 @@ class SafetyChecker:
         """Each clause, whether it speaks only of the distant past, and its lead: the clause
         before it when "and" joins them, so that "the difference between LDN and methadone"
         still reads as general. A clause with no time marker of its own takes the next one's
-        when "and" joins them ("I had tramadol and codeine years ago") or when the next is a
-        short tail (", long back")."""
+        when that only continues a list ("I had tramadol and codeine years ago", not "I'm on
+        codeine and I had tramadol years ago") or is a short tail (", long back"), and the
+        previous one's when it goes on in the past without a subject of its own."""
         joined = joined_clauses(folded)
         times: list[bool | None] = []
         for text, _ in joined:
@@ -122,10 +133,20 @@ class SafetyChecker:
             else:
                 times.append(True if self._past.search(text) else None)
         for index in range(len(joined) - 2, -1, -1):
-            following = times[index + 1]
-            covered = joined[index][1] == "and" or len(joined[index + 1][0].split()) <= 3
-            if times[index] is None and following is not None and covered:
+            following, text = times[index + 1], joined[index + 1][0]
+            listed = joined[index][1] == "and" and not _OWN_SUBJECT.match(text)
+            if (
+                times[index] is None
+                and following is not None
+                and (listed or len(text.split()) <= 3)
+            ):
                 times[index] = following
+        for index in range(1, len(joined)):
+            # "I had a fall last winter and broke my wrist": the same subject, the same time.
+            before, text = times[index - 1], joined[index][0]
+            elided = joined[index - 1][1] == "and" and _PAST_VERB_FIRST.match(text)
+            if times[index] is None and before is not None and elided:
+                times[index] = before
         leads = [""] + [f"{text} and " if join == "and" else "" for text, join in joined[:-1]]
         return [
             (text, bool(time), lead)

@@ -107,6 +107,7 @@ LOOK_ALIKES = [
     # a time marker in the next clause covers a clause joined by "and", or a short tail
     ("I had tramadol and codeine years ago, is LDN addictive?", "addiction-risk"),
     ("I took tramadol, years ago", None),
+    ("I had a fall last winter and broke my wrist, it's all healed now", None),
     # general questions, also when "and" splits them
     ("what is the difference between LDN and methadone?", None),
     ("Did the fibromyalgia lady in the case study take tramadol before LDN?", "case-studies"),
@@ -128,6 +129,11 @@ def test_look_alike_is_not_safety(engine: Engine, question: str, entry_id: str |
         ("I had tramadol years ago and I'm on codeine now", "opioids"),
         ("I had tramadol and codeine years ago but I'm back on codeine", "opioids"),
         ("im on suboxen 8mg", "opioids"),  # two edits in a long name
+        # a time marker covers only its own clause when the other has a subject of its own
+        ("I'm on codeine and I had tramadol years ago, can I start LDN?", "opioids"),
+        ("I take codeine and had tramadol years ago", "opioids"),
+        ("I had surgery years ago and take codeine daily", "opioids"),
+        ("I went to A and E and they gave me morphine", "opioids"),
         ("friend took a load of pills and won't wake up properly", "overdose"),  # not reaction
     ],
 )
