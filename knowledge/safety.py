@@ -19,6 +19,10 @@ _OWN_SUBJECT = re.compile(
     r"takes|took|taking|taken|use|uses|used|using|started|start|stopped|stop|been|got|get|do|"
     r"does|did|still|now|currently|then\s+i)\b"
 )
+_PRESENT = re.compile(
+    r"\b(am|is|are|take|takes|(?<!was\s)(?<!were\s)taking|use|uses|(?<!was\s)(?<!were\s)using|"
+    r"currently|now)\b"
+)
 _PAST_VERB_FIRST = re.compile(
     r"(\w+ed|broke|had|took|was|were|went|got|came|fell|did|felt|gave|made|hurt|spent|left|"
     r"lost|ran|saw|told|kept|found)\b"
@@ -135,11 +139,11 @@ class SafetyChecker:
         for index in range(len(joined) - 2, -1, -1):
             following, text = times[index + 1], joined[index + 1][0]
             listed = joined[index][1] == "and" and not _OWN_SUBJECT.match(text)
-            if (
-                times[index] is None
-                and following is not None
-                and (listed or len(text.split()) <= 3)
-            ):
+            tail = len(text.split()) <= 3
+            # ... but not a distant past onto a clause in the present ("I take codeine, years
+            # ago"): that one keeps saying now.
+            present = following is True and _PRESENT.search(joined[index][0]) is not None
+            if times[index] is None and following is not None and (listed or tail) and not present:
                 times[index] = following
         for index in range(1, len(joined)):
             # "I had a fall last winter and broke my wrist": the same subject, the same time.

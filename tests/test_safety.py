@@ -134,6 +134,7 @@ def test_look_alike_is_not_safety(engine: Engine, question: str, entry_id: str |
         ("I take codeine and had tramadol years ago", "opioids"),
         ("I had surgery years ago and take codeine daily", "opioids"),
         ("I went to A and E and they gave me morphine", "opioids"),
+        ("I take codeine, years ago", "opioids"),  # a tail does not make the present past
         ("friend took a load of pills and won't wake up properly", "overdose"),  # not reaction
     ],
 )
