@@ -175,24 +175,35 @@ def test_a_long_message_with_a_crisis_at_the_end_still_gets_safety(engine: Engin
 
 
 BATTERY = Path(__file__).with_name("safety_battery.txt")
+KNOWN_MISSES = Path(__file__).with_name("safety_known_misses.txt")
 
 
-def _battery() -> list[tuple[str, str]]:
-    lines = BATTERY.read_text(encoding="utf-8").splitlines()
+def _battery(path: Path) -> list[tuple[str, str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     return [
         (message, expect)
         for expect, message in (line.split("|", 1) for line in lines if line and line[0] != "#")
     ]
 
 
-@pytest.mark.parametrize(("question", "expect"), _battery())
-def test_safety_battery(engine: Engine, question: str, expect: str) -> None:
-    """Many ways patients say these things: each triggers its rule, or must not ("none")."""
+def _assert_verdict(engine: Engine, question: str, expect: str) -> None:
     reply = engine.ask(question)
     if expect == "none":
         assert reply.status is not Status.SAFETY, f"false alarm {reply.entry_id}"
     else:
         assert (reply.status, reply.entry_id) == (Status.SAFETY, expect)
+
+
+@pytest.mark.parametrize(("question", "expect"), _battery(BATTERY))
+def test_safety_battery(engine: Engine, question: str, expect: str) -> None:
+    """Many ways patients say these things: each triggers its rule, or must not ("none")."""
+    _assert_verdict(engine, question, expect)
+
+
+@pytest.mark.xfail(strict=True, reason="a known miss: once caught, move it to the battery")
+@pytest.mark.parametrize(("question", "expect"), _battery(KNOWN_MISSES))
+def test_known_misses_are_still_missed(engine: Engine, question: str, expect: str) -> None:
+    _assert_verdict(engine, question, expect)
 
 
 @pytest.mark.parametrize(
