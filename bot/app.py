@@ -35,6 +35,7 @@ from bot.handlers.sources import sources
 from bot.handlers.start import help_command, privacy, start
 from bot.handlers.topics import topics, topics_button
 from bot.jobs import PURGE_EVERY, PURGE_FIRST, purge_unanswered
+from bot.sender import Sender
 from knowledge import Engine, KnowledgeError, load
 from store import Store, StoreError
 
@@ -95,6 +96,8 @@ async def _post_init(application: BotApplication) -> None:
     assert services is not None
     if services.store is None:
         services.store = await asyncio.to_thread(Store.open, services.config.storage.url)
+    if services.sender is None:
+        services.sender = Sender(application.bot)
     await application.bot.set_my_commands([BotCommand(n, d) for n, d in texts.COMMANDS])
 
 

@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Config
 from bot.recorder import UnansweredRecorder
+from bot.sender import Sender
 from knowledge import Engine
 from store import Store
 
@@ -37,6 +38,7 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     store: Store | None = None
     recorder: UnansweredRecorder | None = None
+    sender: Sender | None = None
     _seen: OrderedDict[int, datetime] = field(default_factory=OrderedDict)
 
     def needs_seen_write(self, chat_id: int, now: datetime) -> bool:
@@ -59,6 +61,11 @@ class Services:
         if self.store is None:
             raise RuntimeError("the store is not open (post_init has not run)")
         return self.store
+
+    def require_sender(self) -> Sender:
+        if self.sender is None:
+            raise RuntimeError("the sender is not set up (post_init has not run)")
+        return self.sender
 
     def require_recorder(self) -> UnansweredRecorder:
         if self.recorder is None:

@@ -18,27 +18,24 @@ Exception hierarchy (invalid arguments raise plain :class:`ValueError` instead):
     ├── MigrationError          upgrading the schema to head failed / database ahead of code
     └── UnknownChatError        (also a LookupError) the chat was never recorded
 
-Modules: :mod:`store.core` (the :class:`Store`), :mod:`store.models` (tables and the
+Modules: :mod:`store.core` (the :class:`Store`), one module per domain (:mod:`store.chats`,
+:mod:`store.events`, ...) on :mod:`store.base`, :mod:`store.models` (tables and the
 registry of chat-linked tables), :mod:`store.migrate` (Alembic driven from code),
 :mod:`store.engine` (engine set-up per backend), ``store/migrations`` (revisions).
 """
 
 from __future__ import annotations
 
-from .core import (
-    ChatKind,
-    ChatRecord,
-    Store,
-    UnansweredCount,
-    UnansweredQuestionRow,
-    UnansweredStatus,
-)
+from .chats import ChatKind, ChatRecord, UnansweredCount, UnansweredQuestionRow, UnansweredStatus
+from .core import Store
 from .errors import MigrationError, StoreError, UnknownChatError
+from .events import EventRecord
 from .migrate import head_revision
 
 __all__ = [
     "ChatKind",
     "ChatRecord",
+    "EventRecord",
     "MigrationError",
     "Store",
     "StoreError",

@@ -158,3 +158,25 @@ class UnansweredQuestion(Base):
     question_normalized: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     asked_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+@chat_linked()
+class Event(Base):
+    """Something that happened in a chat that the clinic may need to know about: a safety
+    answer, a tap on "I need help now", a held step, a severe side effect.
+
+    ``kind`` is a short code (``safety-help``, ``hold``, ...); ``ref`` is an opaque detail
+    such as a rule id or a step number, never the patient's words. Staff alerts read these rows
+    for consenting patients. No foreign key to ``chats``: an event may come before the chat's
+    first ``record_chat``."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -271,14 +271,16 @@ async def test_logs_hold_neither_token_nor_patient_text(
         FakeBotApi(token=TOKEN) as server,
         running_bot(server, make_config(server, tmp_path / "bot.sqlite3")),
     ):
-        server.fail_next("sendMessage", error_code=400, description="Bad Request: chat not found")
+        server.fail_next(
+            "sendMessage", error_code=400, description="Bad Request: can't parse entities"
+        )
         mark = server.mark()
         server.push_update(factories.private_message(secret_question, user_id=USER))
         # The failed answer, then the error handler's notice.
         notice = await server.wait_for("sendMessage", sent_to(USER), count=2, since=mark)
         assert "something went wrong" in notice.params["text"]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert any("caused BadRequest" in r.getMessage() for r in errors)
+    assert any("caused SendFailed" in r.getMessage() for r in errors)
     logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
     for text in (logged, caplog.text):
         assert TOKEN not in text

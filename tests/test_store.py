@@ -45,7 +45,13 @@ PG_URL = os.environ.get("LDN_TEST_PG_URL", DEFAULT_PG_URL)
 REQUIRE_PG = os.environ.get("LDN_REQUIRE_PG") == "1"
 
 NOW = datetime(2025, 3, 14, 21, 30, tzinfo=UTC)
-EXPECTED_TABLES = {"alembic_version", "chats", "chat_preferences", "unanswered_questions"}
+EXPECTED_TABLES = {
+    "alembic_version",
+    "chats",
+    "chat_preferences",
+    "events",
+    "unanswered_questions",
+}
 
 T = TypeVar("T")
 
@@ -141,7 +147,6 @@ def run_in_threads(count: int, work: Callable[[int], T]) -> list[T]:
 
 
 def test_open_migrates_empty_database_to_head(store: Store, raw_engine: Engine) -> None:
-    assert head_revision() == "0001"
     assert store.schema_revision() == head_revision()
     assert set(inspect(raw_engine).get_table_names()) == EXPECTED_TABLES
     with raw_engine.connect() as conn:
@@ -541,3 +546,36 @@ def test_unanswered_report_ordering(store: Store) -> None:
     ]
     assert all(entry.last_asked.tzinfo == UTC for entry in report)
     assert store.unanswered_report(NOW, retention_days=30, limit=2) == report[:2]
+
+
+# -- events --------------------------------------------------------------------------------
+
+
+def test_events_are_appended_listed_by_kind_and_forgotten(store: Store) -> None:
+    first = store.record_event(7, "safety-help", NOW, user_id=70, ref="overdose")
+    second = store.record_event(7, "hold", NOW + timedelta(minutes=1), ref="step-2")
+    store.record_event(8, "hold", NOW)
+    assert second > first
+    event = store.get_event(first)
+    assert event is not None
+    assert (event.chat_id, event.user_id, event.kind, event.ref) == (
+        7,
+        70,
+        "safety-help",
+        "overdose",
+    )
+    assert event.occurred_at == NOW
+    assert [e.kind for e in store.events_for_chat(7)] == ["safety-help", "hold"]
+    assert [e.id for e in store.events_for_chat(7, kinds={"hold"})] == [second]
+    assert store.forget_chat(7) == 2
+    assert store.events_for_chat(7) == [] and store.get_event(first) is None
+    assert len(store.events_for_chat(8)) == 1
+
+
+def test_event_kind_and_ref_are_bounded(store: Store) -> None:
+    with pytest.raises(ValueError, match="kind"):
+        store.record_event(7, "", NOW)
+    with pytest.raises(ValueError, match="ref"):
+        store.record_event(7, "hold", NOW, ref="x" * 65)
+    with pytest.raises(ValueError, match="naive"):
+        store.record_event(7, "hold", NOW.replace(tzinfo=None))

@@ -10,6 +10,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.context import BotContext
+from bot.sender import Delivery, SendFailed
 from store import ChatKind
 from store.models import CHAT_KINDS
 
@@ -27,21 +28,30 @@ async def send_html(
     context: BotContext,
     messages: Sequence[str],
     markup: InlineKeyboardMarkup | None = None,
+    *,
+    urgent: bool = False,
 ) -> Message | None:
-    """Send messages to the update's chat; the keyboard goes on the last one."""
+    """Send messages to the update's chat through the sender's interactive lane; the keyboard
+    goes on the last one. ``urgent`` (safety answers) retries longest. Raises
+    :class:`~bot.sender.SendFailed` when a message could not be sent, so that the inbox tries
+    the update again instead of the patient losing the answer."""
     chat = update.effective_chat
     if chat is None:
         return None
+    sender = context.services.require_sender()
     sent = None
     for index, text in enumerate(messages):
         last = index == len(messages) - 1
-        sent = await context.bot.send_message(
-            chat_id=chat.id,
-            text=text,
-            parse_mode=ParseMode.HTML,
+        result = await sender.send_message(
+            chat.id,
+            text,
+            urgent=urgent,
             reply_markup=markup if last else None,
             link_preview_options=_preview(text),
         )
+        if result.delivery in (Delivery.NOT_SENT, Delivery.UNKNOWN):
+            raise SendFailed(result)
+        sent = result.value
     return sent
 
 

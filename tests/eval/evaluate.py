@@ -21,11 +21,11 @@ import yaml
 
 from knowledge import Engine, Status, load
 from knowledge.model import Reply
+from tests.eval import splits
 
-HERE = Path(__file__).parent
 HALVES = {
-    "tuning": (HERE / "tuning.yaml", HERE / "tuning2.yaml"),
-    "held-out": (HERE / "heldout.yaml",),
+    "tuning": splits.TUNING_QUESTIONS,
+    "held-out": tuple(splits.heldout_question_sets()),
 }
 
 

@@ -1,0 +1,258 @@
+"""The one sending layer: every message the bot sends to Telegram goes through :class:`Sender`.
+
+It retries what is safe to retry (connection errors, pool timeouts, 5xx, 429 after its
+``retry_after``) with backoff within a bounded time, and says honestly what happened to each
+send (:class:`Delivery`):
+
+* ``sent``: Telegram answered with the message;
+* ``unknown``: the request left and its answer was lost (a read timeout, a dropped
+  connection). The Bot API has no idempotency key, so the message may have arrived.
+  Interactive replies are then sent again (an answer seen twice beats none); bulk sends
+  (reminders, broadcasts) are counted as ``unknown`` and never resent;
+* ``blocked``: 403 or "chat not found": the chat is unreachable; never retried;
+* ``not_sent``: every attempt failed, or Telegram refused the request (400).
+
+Lanes: interactive replies and button answers go first; bulk sends (reminders, nudges,
+check-ins, broadcasts) come after and use their own HTTP connections (``bulk_bot``), so a
+burst never takes the connections replies need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+import httpx
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Lane(StrEnum):
+    INTERACTIVE = "interactive"
+    BULK = "bulk"
+
+
+class Delivery(StrEnum):
+    SENT = "sent"
+    UNKNOWN = "unknown"
+    BLOCKED = "blocked"
+    NOT_SENT = "not_sent"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[T]):
+    """What became of one call: its value when ``delivery`` is ``sent``."""
+
+    delivery: Delivery
+    value: T | None = None
+    reason: str | None = None  # an exception's type name, never a message text
+
+    @property
+    def ok(self) -> bool:
+        return self.delivery is Delivery.SENT
+
+
+SendResult = Outcome[Message]
+
+
+class SendFailed(Exception):
+    """An interactive call that could not be made: the inbox will try its update again."""
+
+    def __init__(self, outcome: Outcome[Any]) -> None:
+        super().__init__(f"send failed: {outcome.delivery.value} ({outcome.reason})")
+        self.outcome = outcome
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long and how often to try. ``urgent`` (safety answers) gets the longest budget."""
+
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    budget: float = 30.0  # seconds of waiting before an ordinary send gives up
+    urgent_budget: float = 180.0
+    max_attempts: int = 8
+    urgent_max_attempts: int = 30
+    resend_unknown: int = 1  # interactive only: how many times an unknown answer is re-sent
+
+
+class _Verdict(StrEnum):
+    RETRY = "retry"
+    UNKNOWN = "unknown"
+    BLOCKED = "blocked"
+    REFUSED = "refused"
+
+
+_MAYBE_DELIVERED = (
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.ReadError,
+    httpx.RemoteProtocolError,
+)
+
+
+def classify(exc: TelegramError) -> _Verdict:
+    """What an error means for a send that may be tried again."""
+    if isinstance(exc, Forbidden):
+        return _Verdict.BLOCKED
+    if isinstance(exc, BadRequest):
+        reason = exc.message.lower()
+        if "chat not found" in reason or "user is deactivated" in reason:
+            return _Verdict.BLOCKED
+        return _Verdict.REFUSED
+    if isinstance(exc, ChatMigrated):
+        return _Verdict.REFUSED
+    if isinstance(exc, RetryAfter):
+        return _Verdict.RETRY
+    if isinstance(exc, TimedOut):
+        # A pool or connect timeout means the request never left; a read timeout means it did.
+        return _Verdict.UNKNOWN if isinstance(exc.__cause__, _MAYBE_DELIVERED) else _Verdict.RETRY
+    if isinstance(exc, NetworkError):
+        # 5xx and connection errors; a connection dropped mid-answer may have delivered.
+        return _Verdict.UNKNOWN if isinstance(exc.__cause__, _MAYBE_DELIVERED) else _Verdict.RETRY
+    return _Verdict.REFUSED
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Sender:
+    """Sends through ``bot`` (interactive) or ``bulk_bot`` (bulk), retrying within bounds.
+
+    ``sleep`` and ``monotonic`` are injectable so tests meet waits without real seconds.
+    ``on_blocked(chat_id)`` is awaited once when a chat turns out unreachable.
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        bulk_bot: Bot | None = None,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_blocked: Callable[[int], Awaitable[None]] | None = None,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.bot = bot
+        self.bulk_bot = bulk_bot or bot
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._on_blocked = on_blocked
+        self._jitter = jitter
+
+    def bot_for(self, lane: Lane) -> Bot:
+        return self.bulk_bot if lane is Lane.BULK else self.bot
+
+    async def call(
+        self,
+        chat_id: int,
+        make: Callable[[Bot], Awaitable[T]],
+        *,
+        lane: Lane = Lane.INTERACTIVE,
+        urgent: bool = False,
+        what: str = "send",
+    ) -> Outcome[T]:
+        """Run ``make(bot)`` (one Bot API call to ``chat_id``) until it succeeds or the budget
+        runs out. Never raises for Telegram errors; the caller reads the :class:`Outcome`."""
+        policy = self.policy
+        budget = policy.urgent_budget if urgent else policy.budget
+        max_attempts = policy.urgent_max_attempts if urgent else policy.max_attempts
+        resends_left = policy.resend_unknown if lane is Lane.INTERACTIVE else 0
+        started = self._monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                value = await make(self.bot_for(lane))
+            except TelegramError as exc:
+                error = exc
+                verdict = classify(error)
+                reason = type(error).__name__
+            else:
+                return Outcome(Delivery.SENT, value)
+
+            if verdict is _Verdict.BLOCKED:
+                log.info("%s to a chat: unreachable (%s), not retried", what, reason)
+                if self._on_blocked is not None:
+                    await self._on_blocked(chat_id)
+                return Outcome(Delivery.BLOCKED, reason=reason)
+            if verdict is _Verdict.REFUSED:
+                log.warning("%s refused by Telegram (%s): %s", what, reason, _safe(error))
+                return Outcome(Delivery.NOT_SENT, reason=reason)
+            if verdict is _Verdict.UNKNOWN:
+                if resends_left <= 0:
+                    log.warning("%s: answer lost after the request left (%s)", what, reason)
+                    return Outcome(Delivery.UNKNOWN, reason=reason)
+                resends_left -= 1
+
+            delay = self._delay(error, attempt)
+            elapsed = self._monotonic() - started
+            if attempt >= max_attempts or elapsed + delay > budget:
+                log.warning("%s failed after %d attempts (%s), giving up", what, attempt, reason)
+                gave_up = Delivery.UNKNOWN if verdict is _Verdict.UNKNOWN else Delivery.NOT_SENT
+                return Outcome(gave_up, reason=reason)
+            log.warning(
+                "%s attempt %d failed (%s), retrying in %.1f s", what, attempt, reason, delay
+            )
+            await self._sleep(delay)
+
+    def _delay(self, exc: TelegramError, attempt: int) -> float:
+        if isinstance(exc, RetryAfter):
+            return retry_after_seconds(exc)
+        backoff = min(self.policy.max_delay, self.policy.base_delay * 2 ** (attempt - 1))
+        return backoff * (0.5 + self._jitter() / 2)
+
+    async def send_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        lane: Lane = Lane.INTERACTIVE,
+        urgent: bool = False,
+        reply_markup: InlineKeyboardMarkup | None = None,
+        parse_mode: str | None = ParseMode.HTML,
+        link_preview_options: LinkPreviewOptions | None = None,
+    ) -> SendResult:
+        """``sendMessage`` through the lane; see :meth:`call`."""
+        return await self.call(
+            chat_id,
+            lambda bot: bot.send_message(
+                chat_id=chat_id,
+                text=text,
+                parse_mode=parse_mode,
+                reply_markup=reply_markup,
+                link_preview_options=link_preview_options,
+            ),
+            lane=lane,
+            urgent=urgent,
+            what="sendMessage",
+        )
+
+
+def _safe(exc: TelegramError) -> str:
+    """Telegram's own error description (it names the problem, never our message text)."""
+    return exc.message[:200]

@@ -1,0 +1,287 @@
+"""Chats: recording them, their preferences, /forget, and the unanswered-question log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, cast, get_args
+
+from sqlalchemy import case, delete, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
+
+from .base import Excluded, StoreBase, _aware
+from .errors import StoreError, UnknownChatError
+from .models import (
+    CHAT_KINDS,
+    CHAT_LINKED_TABLES,
+    UNANSWERED_STATUSES,
+    Base,
+    Chat,
+    ChatLink,
+    ChatPreference,
+    UnansweredQuestion,
+)
+
+ChatKind = Literal["private", "group", "supergroup"]
+UnansweredStatus = Literal["fallback", "clarify"]
+
+if get_args(ChatKind) != CHAT_KINDS or get_args(UnansweredStatus) != UNANSWERED_STATUSES:
+    raise RuntimeError("store.chats literals disagree with the CHECK constraints in store.models")
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRecord:
+    chat_id: int
+    kind: ChatKind
+    first_seen: datetime
+    last_seen: datetime
+    started: bool
+    language_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnansweredQuestionRow:
+    question: str  # normalised, never linked to a chat
+    status: UnansweredStatus
+    asked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UnansweredCount:
+    question: str
+    count: int
+    last_asked: datetime
+
+
+def _retention_cutoff(now: datetime, retention_days: int) -> datetime:
+    if retention_days < 0:
+        raise ValueError(f"retention_days must be >= 0, got {retention_days}")
+    return _aware(now) - timedelta(days=retention_days)
+
+
+def _deletion_order(links: Sequence[ChatLink]) -> list[ChatLink]:
+    """Children before parents, so every delete is counted (not done by ON DELETE CASCADE)."""
+    rank = {table: i for i, table in enumerate(Base.metadata.sorted_tables)}
+    return sorted(links, key=lambda link: rank.get(link.table, -1), reverse=True)
+
+
+class ChatQueries(StoreBase):
+    """Chats, their preferences, /forget, and the unanswered-question log."""
+
+    # -- chats -----------------------------------------------------------------------------
+
+    def record_chat(
+        self,
+        chat_id: int,
+        kind: ChatKind,
+        now: datetime,
+        started: bool = False,
+        language_code: str | None = None,
+    ) -> None:
+        """Insert the chat or refresh it, atomically (safe with concurrent callers).
+
+        ``last_seen`` only moves forward and ``first_seen`` only backward, ``started`` stays
+        true once true, ``kind`` takes the latest value and ``language_code`` the latest
+        non-null one.
+        """
+        if kind not in CHAT_KINDS:
+            raise ValueError(f"chat kind must be one of {CHAT_KINDS}, got {kind!r}")
+        _aware(now)
+
+        def updates(excluded: Excluded) -> Mapping[InstrumentedAttribute[Any], Any]:
+            return {
+                Chat.kind: excluded.kind,
+                Chat.first_seen: case(
+                    (excluded.first_seen < Chat.first_seen, excluded.first_seen),
+                    else_=Chat.first_seen,
+                ),
+                Chat.last_seen: case(
+                    (excluded.last_seen > Chat.last_seen, excluded.last_seen),
+                    else_=Chat.last_seen,
+                ),
+                Chat.started: or_(Chat.started, excluded.started),
+                Chat.language_code: func.coalesce(excluded.language_code, Chat.language_code),
+            }
+
+        stmt = self._upsert(
+            Chat,
+            {
+                "chat_id": chat_id,
+                "kind": kind,
+                "first_seen": now,
+                "last_seen": now,
+                "started": started,
+                "language_code": language_code,
+            },
+            [Chat.chat_id],
+            updates,
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def get_chat(self, chat_id: int) -> ChatRecord | None:
+        """The chat as recorded, or ``None``."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(
+                    Chat.chat_id,
+                    Chat.kind,
+                    Chat.first_seen,
+                    Chat.last_seen,
+                    Chat.started,
+                    Chat.language_code,
+                ).where(Chat.chat_id == chat_id)
+            ).one_or_none()
+        if row is None:
+            return None
+        return ChatRecord(
+            chat_id=row.chat_id,
+            kind=cast(ChatKind, row.kind),
+            first_seen=row.first_seen,
+            last_seen=row.last_seen,
+            started=bool(row.started),
+            language_code=row.language_code,
+        )
+
+    def started_chat_ids(self) -> list[int]:
+        """Ids of every chat that sent /start, ascending."""
+        with self._read() as conn:
+            return list(
+                conn.scalars(
+                    select(Chat.chat_id).where(Chat.started.is_(True)).order_by(Chat.chat_id)
+                )
+            )
+
+    # -- preferences -----------------------------------------------------------------------
+
+    def set_preference(self, chat_id: int, key: str, value: str, now: datetime) -> None:
+        """Set (insert or replace) one preference of a recorded chat.
+
+        Raises :class:`~store.UnknownChatError` if the chat was never recorded (or forgotten).
+        """
+        if not key:
+            raise ValueError("preference key must not be empty")
+        _aware(now)
+        stmt = self._upsert(
+            ChatPreference,
+            {"chat_id": chat_id, "key": key, "value": value, "updated_at": now},
+            [ChatPreference.chat_id, ChatPreference.key],
+            lambda excluded: {
+                ChatPreference.value: excluded.value,
+                ChatPreference.updated_at: excluded.updated_at,
+            },
+        )
+        try:
+            with self._write() as conn:
+                conn.execute(stmt)
+        except StoreError as exc:
+            # The only constraint the upsert can violate is the foreign key to chats.
+            if isinstance(exc.__cause__, IntegrityError):
+                raise UnknownChatError(f"chat {chat_id} is not recorded") from exc.__cause__
+            raise
+
+    def get_preferences(self, chat_id: int) -> dict[str, str]:
+        """All preferences of the chat (empty if none), keyed by name."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(ChatPreference.key, ChatPreference.value)
+                .where(ChatPreference.chat_id == chat_id)
+                .order_by(ChatPreference.key)
+            )
+            return {row.key: row.value for row in rows}
+
+    # -- privacy ---------------------------------------------------------------------------
+
+    def forget_chat(self, chat_id: int) -> int:
+        """Delete every row about the chat from every chat-linked table; returns the count.
+
+        The tables are those in :data:`store.models.CHAT_LINKED_TABLES`, deleted children
+        first in one transaction.
+        """
+        deleted = 0
+        with self._write() as conn:
+            for link in _deletion_order(CHAT_LINKED_TABLES):
+                result = conn.execute(
+                    delete(link.table).where(link.table.c[link.column] == chat_id)
+                )
+                deleted += result.rowcount
+        return deleted
+
+    def rows_about_chat(self, chat_id: int) -> int:
+        """How many rows the chat-linked tables hold about the chat (0 after forget)."""
+        total = 0
+        with self._read() as conn:
+            for link in CHAT_LINKED_TABLES:
+                count = conn.scalar(
+                    select(func.count())
+                    .select_from(link.table)
+                    .where(link.table.c[link.column] == chat_id)
+                )
+                total += int(count or 0)
+        return total
+
+    # -- unanswered questions --------------------------------------------------------------
+
+    def record_unanswered(
+        self, question_normalized: str, status: UnansweredStatus, now: datetime
+    ) -> None:
+        """Log a question the engine fell back or asked to clarify on (no chat is kept)."""
+        self.record_unanswered_many([UnansweredQuestionRow(question_normalized, status, now)])
+
+    def record_unanswered_many(self, rows: Sequence[UnansweredQuestionRow]) -> None:
+        """Log several such questions in one transaction (the bot batches them under load)."""
+        for row in rows:
+            if row.status not in UNANSWERED_STATUSES:
+                raise ValueError(f"status must be one of {UNANSWERED_STATUSES}, got {row.status!r}")
+            _aware(row.asked_at)
+        if not rows:
+            return
+        with self._write() as conn:
+            conn.execute(
+                insert(UnansweredQuestion),
+                [
+                    {
+                        "question_normalized": row.question,
+                        "status": row.status,
+                        "asked_at": row.asked_at,
+                    }
+                    for row in rows
+                ],
+            )
+
+    def purge_unanswered(self, now: datetime, retention_days: int) -> int:
+        """Delete questions asked before ``now - retention_days``; returns how many."""
+        cutoff = _retention_cutoff(now, retention_days)
+        with self._write() as conn:
+            result = conn.execute(
+                delete(UnansweredQuestion).where(UnansweredQuestion.asked_at < cutoff)
+            )
+            return result.rowcount
+
+    def unanswered_report(
+        self, now: datetime, retention_days: int, limit: int = 50
+    ) -> list[UnansweredCount]:
+        """The most frequent unanswered questions asked since ``now - retention_days``.
+
+        Ordered by count (descending), then by the latest time asked (most recent first),
+        then by the question text; at most ``limit`` entries.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        cutoff = _retention_cutoff(now, retention_days)
+        count = func.count().label("count")
+        last_asked = func.max(UnansweredQuestion.asked_at).label("last_asked")
+        stmt = (
+            select(UnansweredQuestion.question_normalized, count, last_asked)
+            .where(UnansweredQuestion.asked_at >= cutoff)
+            .group_by(UnansweredQuestion.question_normalized)
+            .order_by(count.desc(), last_asked.desc(), UnansweredQuestion.question_normalized)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [
+                UnansweredCount(question=question, count=int(n), last_asked=last)
+                for question, n, last in conn.execute(stmt)
+            ]

@@ -1,0 +1,71 @@
+"""The one place that says which labelled data may be tuned or trained on, and which is held out.
+
+Tuning (and, for the safety classifier, training) may read only :data:`TUNING_QUESTIONS` and
+:data:`SAFETY_TRAINING`. Everything under ``tests/eval/heldout/`` and :data:`LEGACY_HELDOUT`
+is held out: scored, never tuned or trained on, and only its totals are printed. A new blind
+set goes into ``heldout/`` as ``questions-<name>.yaml`` (question sets, the format of
+``tuning.yaml``) or ``safety-<name>.txt`` (``KIND|message`` lines, see
+:func:`load_safety_lines`), is scored once before anything changes for it, and stays there.
+``tests/test_eval_splits.py`` checks that no file is on both sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+EVAL_DIR: Final = Path(__file__).resolve().parent
+TESTS_DIR: Final = EVAL_DIR.parent
+HELDOUT_DIR: Final = EVAL_DIR / "heldout"
+
+TUNING_QUESTIONS: Final = (EVAL_DIR / "tuning.yaml", EVAL_DIR / "tuning2.yaml")
+SAFETY_TRAINING: Final = (TESTS_DIR / "safety_battery.txt",)
+
+# Written from the presentation and the entry catalogue, then scored by every later change:
+# still never tuned on, but no longer blind. New halves in heldout/ are the evidence.
+LEGACY_HELDOUT: Final = (EVAL_DIR / "heldout.yaml",)
+
+SAFETY_KINDS: Final = ("opioids", "overdose", "severe-reaction", "self-harm")
+NOT_SAFETY_KINDS: Final = ("lookalike", "ordinary")
+
+
+def heldout_question_sets() -> list[Path]:
+    return [*LEGACY_HELDOUT, *sorted(HELDOUT_DIR.glob("questions-*.yaml"))]
+
+
+def heldout_safety_sets() -> list[Path]:
+    return sorted(HELDOUT_DIR.glob("safety-*.txt"))
+
+
+def training_files() -> list[Path]:
+    """Everything a tuner or trainer may read."""
+    return [*TUNING_QUESTIONS, *SAFETY_TRAINING]
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyLine:
+    kind: str  # one of SAFETY_KINDS (a crisis) or NOT_SAFETY_KINDS
+    message: str
+
+    @property
+    def crisis(self) -> bool:
+        return self.kind in SAFETY_KINDS
+
+
+def load_safety_lines(path: Path) -> list[SafetyLine]:
+    """``KIND|message`` lines; ``#`` comments and blank lines are skipped.
+
+    KIND is a crisis kind (:data:`SAFETY_KINDS`), ``lookalike`` (negations, past use, idioms,
+    general questions about opioids: must not get a safety answer) or ``ordinary`` (an
+    everyday LDN question)."""
+    lines = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        kind, sep, message = raw.partition("|")
+        kind = kind.strip()
+        if not sep or kind not in (*SAFETY_KINDS, *NOT_SAFETY_KINDS) or not message.strip():
+            raise ValueError(f"{path.name}, line {number}: expected KIND|message, got {raw!r}")
+        lines.append(SafetyLine(kind, message.strip()))
+    return lines
