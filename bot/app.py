@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
-from collections import OrderedDict
-from collections.abc import Awaitable
-from typing import Any
 
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
-    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -34,6 +31,7 @@ from bot.handlers.forget import forget, forget_button, stale_button
 from bot.handlers.sources import sources
 from bot.handlers.start import help_command, privacy, start
 from bot.handlers.topics import topics, topics_button
+from bot.inbox import InboxRunner
 from bot.jobs import PURGE_EVERY, PURGE_FIRST, purge_unanswered
 from bot.sender import Sender
 from knowledge import Engine, KnowledgeError, load
@@ -45,50 +43,10 @@ log = logging.getLogger(__name__)
 # questions' matching, and at Telegram's usual ~100 ms round trip carry about its 30 messages/s;
 # each one more costs CPU on every request, since httpcore checks them all (bench/bench_bot.py:
 # 2 give 0.81x the echo bot's rate, 3 give 0.84x, 4 give 0.79x). Updates handled at once (in
-# order within each chat) match them, so that a reply waits in our cheap queue rather than in
-# httpcore's pool, whose queue also costs CPU on every request.
+# order within each chat, by the inbox's dispatcher) match them, so that a reply waits in our
+# cheap queue rather than in httpcore's pool, whose queue also costs CPU on every request.
 CONNECTIONS = 3
 CONCURRENT_UPDATES = CONNECTIONS
-
-
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Concurrent across chats, in order within a chat: two quick questions from one patient
-    are answered in the order asked, while other patients are not kept waiting.
-
-    The chat's lock is taken before one of the `slots`: otherwise one patient's burst of
-    messages (or a rate-limited group) would hold every slot while waiting on its own lock.
-    PTB's own semaphore (`waiting`) only bounds how many updates may be queued here."""
-
-    def __init__(self, slots: int, waiting: int = 1024, max_chats: int = 10_000) -> None:
-        super().__init__(waiting)
-        self._slots = asyncio.BoundedSemaphore(slots)
-        self._locks: OrderedDict[int, asyncio.Lock] = OrderedDict()
-        self._max_chats = max_chats
-
-    def _lock(self, chat_id: int) -> asyncio.Lock:
-        lock = self._locks.pop(chat_id, None) or asyncio.Lock()
-        self._locks[chat_id] = lock
-        while len(self._locks) > self._max_chats:
-            oldest, old = next(iter(self._locks.items()))
-            if old.locked():
-                break
-            del self._locks[oldest]
-        return lock
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            async with self._slots:
-                await coroutine
-            return
-        async with self._lock(chat.id), self._slots:
-            await coroutine
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""
 
 
 async def _post_init(application: BotApplication) -> None:
@@ -131,7 +89,9 @@ def build_application(
         .base_url(config.telegram.base_url)
         .base_file_url(config.telegram.base_file_url)
         .context_types(context_types)
-        .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
+        # No Updater: it acknowledges updates before they are handled. The inbox
+        # (bot/inbox.py) stores each batch first, then handles it from the store.
+        .updater(None)
         # A small pool: httpcore checks every idle connection on every request, and a request
         # waits for a free connection (pool_timeout) instead of failing.
         .connection_pool_size(CONNECTIONS)
@@ -238,11 +198,33 @@ def run_polling(config: Config) -> int:
         )
         return 2
     log.info("starting @%s with long polling", username)
-    # PTB stops cleanly on SIGINT and SIGTERM (its default stop_signals), then post_shutdown
-    # closes the store.
-    application.run_polling(
-        allowed_updates=["message", "edited_message", "callback_query"],
-        timeout=config.telegram.poll_timeout,
-    )
+    asyncio.run(serve(application))
     log.info("stopped")
     return 0
+
+
+async def serve(application: BotApplication) -> None:
+    """Run the bot until SIGINT or SIGTERM: start the Application (jobs included), the inbox's
+    poller and dispatcher; on a signal stop them in turn, then close the store."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with application:
+        assert application.post_init is not None and application.post_shutdown is not None
+        await application.post_init(application)
+        await application.start()
+        runner = InboxRunner(application, slots=CONCURRENT_UPDATES)
+        await runner.start()
+        stopped = asyncio.create_task(stop.wait())
+        ended = asyncio.create_task(runner.wait())
+        try:
+            await asyncio.wait([stopped, ended], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            ended.cancel()
+            await runner.stop()
+            await application.stop()
+            await application.post_shutdown(application)
+        if ended.done() and not ended.cancelled() and ended.exception() is not None:
+            raise ended.exception()  # type: ignore[misc]

@@ -78,9 +78,15 @@ SendResult = Outcome[Message]
 class SendFailed(Exception):
     """An interactive call that could not be made: the inbox will try its update again."""
 
-    def __init__(self, outcome: Outcome[Any]) -> None:
+    def __init__(self, outcome: Outcome[Any], *, urgent: bool = False) -> None:
         super().__init__(f"send failed: {outcome.delivery.value} ({outcome.reason})")
         self.outcome = outcome
+        self.urgent = urgent
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying the whole update again later (not a request Telegram refused)."""
+        return self.outcome.delivery is Delivery.UNKNOWN or self.outcome.reason not in _REFUSALS
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,9 @@ class RetryPolicy:
     max_attempts: int = 8
     urgent_max_attempts: int = 30
     resend_unknown: int = 1  # interactive only: how many times an unknown answer is re-sent
+
+
+_REFUSALS = frozenset({"BadRequest", "ChatMigrated"})
 
 
 class _Verdict(StrEnum):

@@ -30,13 +30,18 @@ from .chats import ChatKind, ChatRecord, UnansweredCount, UnansweredQuestionRow,
 from .core import Store
 from .errors import MigrationError, StoreError, UnknownChatError
 from .events import EventRecord
+from .inbox import ClaimedUpdate, InboxCounts, IncomingUpdate, PollerLock
 from .migrate import head_revision
 
 __all__ = [
     "ChatKind",
     "ChatRecord",
+    "ClaimedUpdate",
     "EventRecord",
+    "InboxCounts",
+    "IncomingUpdate",
     "MigrationError",
+    "PollerLock",
     "Store",
     "StoreError",
     "UnansweredCount",

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from .chats import ChatQueries
 from .events import EventQueries
+from .inbox import InboxQueries
 
 
-class Store(ChatQueries, EventQueries):
+class Store(ChatQueries, EventQueries, InboxQueries):
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 
     Create with :meth:`open`; release with :meth:`close` (or use as a context manager).

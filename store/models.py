@@ -21,6 +21,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -180,3 +181,29 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(32))
     ref: Mapped[str | None] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+INBOX_STATES: Final = ("pending", "done", "failed")
+
+
+@chat_linked()
+class InboxUpdate(Base):
+    """One update from Telegram, stored before Telegram is told we have it (store.inbox)."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        CheckConstraint(_in("state", INBOX_STATES), name="state"),
+        Index("ix_inbox_state_update_id", "state", "update_id"),
+        Index("ix_inbox_chat_id_state", "chat_id", "state"),
+    )
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[str | None] = mapped_column(Text)  # the update's JSON, until handled
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

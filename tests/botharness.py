@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.app import build_application
+from bot.app import CONCURRENT_UPDATES, build_application
 from bot.config import Config, from_dict
 from bot.context import BotApplication
+from bot.inbox import InboxRunner
 from knowledge import Engine
 from store import Store
 from tests.fakebotapi import FakeBotApi
@@ -78,11 +79,11 @@ async def running_bot(
         assert app.post_init is not None and app.post_shutdown is not None
         await app.post_init(app)
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1)
+        runner = InboxRunner(app, slots=CONCURRENT_UPDATES)
+        await runner.start()
         try:
             yield RunningBot(server, app, config)
         finally:
-            await app.updater.stop()
+            await runner.stop()
             await app.stop()
             await app.post_shutdown(app)

@@ -18,6 +18,7 @@ import pytest
 from bot import callbacks
 from bot.context import BotContext
 from knowledge import Engine, load
+from store import StoreError
 from tests.botharness import (
     CLINIC,
     TOKEN,
@@ -406,11 +407,16 @@ async def test_in_a_group_only_the_asker_can_confirm_forget(bot: RunningBot) -> 
 
 
 async def test_a_store_failure_after_the_answer_is_logged_without_the_question(
-    bot: RunningBot, caplog: pytest.LogCaptureFixture
+    bot: RunningBot, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.INFO)
     await ask(bot, "what is ldn")  # the chat is recorded now, so the next write is the question
-    bot.store.close()  # every later store call fails
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise StoreError("database error: disk I/O error")
+
+    # The inbox still works (the update is stored and answered); the bookkeeping write fails.
+    monkeypatch.setattr(bot.store, "record_unanswered_many", broken)
     params = await ask(bot, "what does a zebra-striped moon mean, mr smith")
     assert "I don't have an answer" in params["text"]
     assert "something went wrong" not in params["text"]

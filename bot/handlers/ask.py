@@ -59,7 +59,13 @@ async def question(update: Update, context: BotContext) -> None:
     # Logged without the text: patients' words and health data stay out of INFO logs.
     log.info("question answered: status=%s entry=%s", reply.status.value, reply.entry_id)
     # The patient's answer goes out first; bookkeeping follows.
-    await send_html(update, context, render.reply_html(reply), _keyboard(reply))
+    await send_html(
+        update,
+        context,
+        render.reply_html(reply),
+        _keyboard(reply),
+        urgent=reply.status is Status.SAFETY,
+    )
     try:
         await remember_chat(update, context)
         if _worth_keeping(reply):
@@ -79,7 +85,7 @@ async def edited_question(update: Update, context: BotContext) -> None:
     reply = context.services.engine.ask(text)
     if reply.status is Status.SAFETY:
         log.info("edited message answered: status=safety entry=%s", reply.entry_id)
-        await send_html(update, context, render.reply_html(reply))
+        await send_html(update, context, render.reply_html(reply), urgent=True)
 
 
 def _worth_keeping(reply: Reply) -> bool:

@@ -50,7 +50,7 @@ async def send_html(
             link_preview_options=_preview(text),
         )
         if result.delivery in (Delivery.NOT_SENT, Delivery.UNKNOWN):
-            raise SendFailed(result)
+            raise SendFailed(result, urgent=urgent)
         sent = result.value
     return sent
 

@@ -1,0 +1,348 @@
+"""The durable inbox, Telegram side: fetch updates, store them, then handle them from the store.
+
+PTB's Updater keeps fetched updates in memory and acknowledges them with the next getUpdates
+offset, so a crash loses every update fetched but not yet answered. Here:
+
+* :class:`Poller` asks getUpdates, stores the batch in one commit (``store.inbox``), and only
+  then asks again with the next offset, which is what tells Telegram we have them. Telegram
+  allows one getUpdates caller per bot, so with several processes on one PostgreSQL database
+  only the holder of an advisory lock polls; another takes over when it dies.
+* :class:`Dispatcher` (in every process) claims stored updates, each the oldest pending one of
+  its chat, handles them with ``Application.process_update`` and marks them done, or failed
+  after a few attempts, in batched commits. After a restart, whatever was stored and not done
+  is handled first.
+
+An update's handling is one *attempt*: the global error handler reads :func:`current_attempt`
+to decide whether a failure is tried again later (transient: the network, Telegram's 5xx,
+the database) or ends with the error notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from telegram import Update
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.context import BotApplication
+from bot.sender import retry_after_seconds
+from store import ClaimedUpdate, IncomingUpdate, PollerLock, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES: Final = ("message", "edited_message", "callback_query")
+LEASE: Final = timedelta(seconds=60)  # a dead process's claims are taken over after this
+MAX_ATTEMPTS: Final = 4
+RETRY_DELAYS: Final = (timedelta(seconds=2), timedelta(seconds=10), timedelta(seconds=30))
+IDLE_CHECK: Final = 0.5  # seconds between looks at the store when nothing woke us
+POLL_BACKOFF: Final = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One try at handling one stored update; the error handler sets ``retry``."""
+
+    update_id: int
+    number: int  # 1 for the first try
+    last: bool
+    retry: bool = False
+
+
+_ATTEMPT: ContextVar[Attempt | None] = ContextVar("inbox_attempt", default=None)
+
+
+def current_attempt() -> Attempt | None:
+    """The attempt being handled in this task, or None outside the inbox (tests, jobs)."""
+    return _ATTEMPT.get()
+
+
+def chat_id_of(data: dict[str, Any]) -> int | None:
+    """The chat an update (as Telegram's JSON) belongs to: its order is kept per chat."""
+    for key in ("message", "edited_message", "channel_post", "edited_channel_post"):
+        message = data.get(key)
+        if isinstance(message, dict):
+            return _int(message.get("chat", {}).get("id"))
+    query = data.get("callback_query")
+    if isinstance(query, dict):
+        message = query.get("message")
+        if isinstance(message, dict):
+            return _int(message.get("chat", {}).get("id"))
+        return _int(query.get("from", {}).get("id"))
+    return None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def new_owner() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Dispatcher:
+    """Claims stored updates and handles them, ``slots`` at a time, in order within a chat."""
+
+    def __init__(
+        self,
+        application: BotApplication,
+        store: Store,
+        *,
+        clock: Callable[[], datetime],
+        slots: int,
+        owner: str | None = None,
+    ) -> None:
+        self._app = application
+        self._store = store
+        self._clock = clock
+        self._slots = slots
+        self.owner = owner or new_owner()
+        self._wake = asyncio.Event()
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._fresh: dict[int, Update] = {}  # parsed by the poller, saves parsing again
+        self._done: list[int] = []
+        self._failed: list[int] = []
+        self._retry: list[tuple[int, datetime]] = []
+        self._stopping = False
+        self._last_renew = 0.0
+
+    def offer(self, updates: list[Update]) -> None:
+        """Updates just stored by this process's poller: handle them soon, unparsed again."""
+        for update in updates:
+            self._fresh[update.update_id] = update
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._store.backend == "sqlite":
+            # One process per SQLite file: any lease left is from this bot's previous run.
+            await asyncio.to_thread(self._store.release_all_leases)
+        while not self._stopping:
+            try:
+                await self._flush()
+                free = self._slots - len(self._running)
+                if free > 0:
+                    claimed = await asyncio.to_thread(
+                        self._store.claim_updates, self.owner, self._clock(), free, LEASE
+                    )
+                    for row in claimed:
+                        self._start(row)
+                if loop.time() - self._last_renew > LEASE.total_seconds() / 3:
+                    self._last_renew = loop.time()
+                    await asyncio.to_thread(
+                        self._store.renew_leases,
+                        self.owner,
+                        list(self._running),
+                        self._clock(),
+                        LEASE,
+                    )
+            except StoreError as exc:
+                log.warning("inbox: the store failed (%s), trying again", type(exc).__name__)
+                await asyncio.sleep(1.0)
+            self._wake.clear()
+            if self._done or self._failed or self._retry:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=IDLE_CHECK)
+        await self._drain()
+
+    async def _drain(self) -> None:
+        """Let updates in hand finish (briefly), then record what became of them."""
+        if self._running:
+            _, pending = await asyncio.wait(list(self._running.values()), timeout=10)
+            for task in pending:
+                task.cancel()
+        with contextlib.suppress(StoreError):
+            await self._flush()
+
+    def _start(self, row: ClaimedUpdate) -> None:
+        update = self._fresh.pop(row.update_id, None)
+        if update is None:
+            update = Update.de_json(json.loads(row.payload), self._app.bot)
+        attempt = Attempt(row.update_id, row.attempts + 1, last=row.attempts + 1 >= MAX_ATTEMPTS)
+        task = asyncio.create_task(self._handle(update, attempt))
+        self._running[row.update_id] = task
+
+    async def _handle(self, update: Update, attempt: Attempt) -> None:
+        token = _ATTEMPT.set(attempt)
+        try:
+            await self._app.process_update(update)
+        except Exception:  # process_update hands handler errors to the error handler
+            log.exception("update %s: not handled", attempt.update_id)
+            attempt.retry = not attempt.last
+        finally:
+            _ATTEMPT.reset(token)
+            self._running.pop(attempt.update_id, None)
+        if attempt.retry:
+            delay = RETRY_DELAYS[min(attempt.number, len(RETRY_DELAYS)) - 1]
+            self._retry.append((attempt.update_id, self._clock() + delay))
+        else:
+            self._done.append(attempt.update_id)
+        self._wake.set()
+
+    async def _flush(self) -> None:
+        if not (self._done or self._failed or self._retry):
+            return
+        done, failed, retry = self._done, self._failed, self._retry
+        self._done, self._failed, self._retry = [], [], []
+        try:
+            await asyncio.to_thread(
+                self._store.finish_updates, self.owner, done, retry, failed, self._clock()
+            )
+        except BaseException:
+            self._done, self._failed, self._retry = done, failed, retry
+            raise
+
+
+class Poller:
+    """Long-polls getUpdates; stores each batch before asking for the next one."""
+
+    def __init__(
+        self,
+        application: BotApplication,
+        store: Store,
+        dispatcher: Dispatcher,
+        *,
+        clock: Callable[[], datetime],
+        timeout: int,
+    ) -> None:
+        self._app = application
+        self._store = store
+        self._dispatcher = dispatcher
+        self._clock = clock
+        self._timeout = timeout
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def run(self) -> None:
+        lock = self._store.poller_lock()
+        try:
+            while not self._stopping.is_set():
+                if await asyncio.to_thread(lock.acquire):
+                    await self._poll(lock)
+                else:
+                    await self._pause(5.0)  # another process polls; take over if it dies
+        finally:
+            await asyncio.to_thread(lock.release)
+
+    async def _poll(self, lock: PollerLock) -> None:
+        bot = self._app.bot
+        await bot.delete_webhook()
+        last = await asyncio.to_thread(self._store.last_update_id)
+        offset = last + 1 if last is not None else None
+        failures = 0
+        log.info("polling for updates")
+        while not self._stopping.is_set():
+            try:
+                updates = await bot.get_updates(
+                    offset=offset,
+                    timeout=self._timeout,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    read_timeout=self._timeout + 10,
+                )
+            except InvalidToken:
+                raise
+            except Conflict:
+                log.warning("getUpdates: another process is polling this bot (409)")
+                await self._pause(5.0)
+                continue
+            except RetryAfter as exc:
+                await self._pause(retry_after_seconds(exc))
+                continue
+            except (NetworkError, TimedOut) as exc:
+                delay = POLL_BACKOFF[min(failures, len(POLL_BACKOFF) - 1)]
+                failures += 1
+                log.warning("getUpdates failed (%s), again in %.0f s", type(exc).__name__, delay)
+                await self._pause(delay)
+                continue
+            except TelegramError as exc:
+                log.warning("getUpdates failed (%s)", type(exc).__name__)
+                await self._pause(5.0)
+                continue
+            failures = 0
+            if not updates:
+                if not await asyncio.to_thread(lock.still_held):
+                    return
+                continue
+            rows = [
+                IncomingUpdate(u.update_id, chat_id_of(data), json.dumps(data))
+                for u in updates
+                for data in (u.to_dict(),)
+            ]
+            try:
+                await asyncio.to_thread(self._store.store_updates, rows, self._clock())
+            except StoreError as exc:
+                # Not acknowledged: Telegram gives them again once the store is back.
+                log.warning("inbox: could not store updates (%s)", type(exc).__name__)
+                await self._pause(1.0)
+                continue
+            offset = updates[-1].update_id + 1
+            self._dispatcher.offer(list(updates))
+
+
+class InboxRunner:
+    """Starts and stops the poller and the dispatcher around a started Application."""
+
+    def __init__(self, application: BotApplication, *, slots: int, poll: bool = True) -> None:
+        services = application.bot_data.services
+        assert services is not None
+        store = services.require_store()
+        self.dispatcher = Dispatcher(application, store, clock=services.clock, slots=slots)
+        self.poller = (
+            Poller(
+                application,
+                store,
+                self.dispatcher,
+                clock=services.clock,
+                timeout=services.config.telegram.poll_timeout,
+            )
+            if poll
+            else None
+        )
+        self._dispatching: asyncio.Task[None] | None = None
+        self._polling: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._dispatching = asyncio.create_task(self.dispatcher.run(), name="inbox-dispatcher")
+        self._tasks.append(self._dispatching)
+        if self.poller is not None:
+            self._polling = asyncio.create_task(self.poller.run(), name="inbox-poller")
+            self._tasks.append(self._polling)
+
+    async def stop(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
+        self.dispatcher.stop()
+        if self._polling is not None:
+            self._polling.cancel()  # a long poll in flight: its updates are not acknowledged
+        results = await asyncio.gather(*self._tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                raise result
+
+    async def wait(self) -> None:
+        """Until a task ends by itself (e.g. the token was revoked): re-raises its error."""
+        done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
