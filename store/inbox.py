@@ -281,13 +281,6 @@ class InboxQueries(StoreBase):
             .values(state=state, payload=None, handled_at=now, lease_owner=None, lease_until=None)
         )
 
-    def next_inbox_due(self) -> datetime | None:
-        """When the earliest pending update falls due (None when nothing is pending)."""
-        with self._read() as conn:
-            return conn.scalar(
-                select(func.min(InboxUpdate.next_attempt_at)).where(InboxUpdate.state == PENDING)
-            )
-
     def inbox_counts(self) -> InboxCounts:
         with self._read() as conn:
             rows = dict(

@@ -211,6 +211,11 @@ class FakeBotApi:
         self._failures: list[_Failure] = []
         self._channel_ids = itertools.count(-1009000000001, -1)
         self._file_ids = itertools.count(1)
+        #: Called with (method, params) for every valid call before it is handled: an ApiError
+        #: to answer with instead (see tests/fakebotapi/faults.py), or None.
+        self.fault: Callable[[str, dict[str, Any]], ApiError | None] | None = None
+        #: Seconds each answer (except getUpdates') is held back: Telegram's round trip.
+        self.latency: float = 0.0
         self._update_signal = _Signal()
         self._call_signal = _Signal()
         self._poll_signal = _Signal()
@@ -494,6 +499,10 @@ class FakeBotApi:
             status, body = 400, ApiError(400, problems[0].telegram_description()).body()
         else:
             failure = self._take_failure(method, params)
+            if failure is None and self.fault is not None:
+                failure = self.fault(name, params)
+            if self.latency and name != "getUpdates":
+                await asyncio.sleep(self.latency)
             try:
                 if failure is not None:
                     raise failure
