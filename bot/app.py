@@ -55,7 +55,7 @@ async def _post_init(application: BotApplication) -> None:
     if services.store is None:
         services.store = await asyncio.to_thread(Store.open, services.config.storage.url)
     if services.sender is None:
-        services.sender = Sender(application.bot)
+        services.sender = Sender(application.bot, sleep=services.sleep)
     await application.bot.set_my_commands([BotCommand(n, d) for n, d in texts.COMMANDS])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
@@ -36,6 +36,8 @@ class Services:
     config: Config
     engine: Engine
     clock: Callable[[], datetime] = utc_now
+    # How the sender waits between attempts (tests make it instant).
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
     store: Store | None = None
     recorder: UnansweredRecorder | None = None
     sender: Sender | None = None

@@ -49,6 +49,7 @@ async def error_handler(update: object, context: BotContext) -> None:
                 type(error).__name__,
             )
             return
+        attempt.gave_up = True
         log.error("update %s: gave up after %d attempts", update_id, attempt.number)
     else:
         # The exception's type and where it was raised, never its message: messages can quote

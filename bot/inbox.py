@@ -57,6 +57,7 @@ class Attempt:
     number: int  # 1 for the first try
     last: bool
     retry: bool = False
+    gave_up: bool = False  # failed on the last attempt: recorded as failed
 
 
 _ATTEMPT: ContextVar[Attempt | None] = ContextVar("inbox_attempt", default=None)
@@ -101,8 +102,10 @@ class Dispatcher:
         clock: Callable[[], datetime],
         slots: int,
         owner: str | None = None,
+        retry_delays: tuple[timedelta, ...] = RETRY_DELAYS,
     ) -> None:
         self._app = application
+        self._retry_delays = retry_delays
         self._store = store
         self._clock = clock
         self._slots = slots
@@ -184,12 +187,16 @@ class Dispatcher:
         except Exception:  # process_update hands handler errors to the error handler
             log.exception("update %s: not handled", attempt.update_id)
             attempt.retry = not attempt.last
+            attempt.gave_up = attempt.last
         finally:
             _ATTEMPT.reset(token)
             self._running.pop(attempt.update_id, None)
         if attempt.retry:
-            delay = RETRY_DELAYS[min(attempt.number, len(RETRY_DELAYS)) - 1]
+            delays = self._retry_delays
+            delay = delays[min(attempt.number, len(delays)) - 1]
             self._retry.append((attempt.update_id, self._clock() + delay))
+        elif attempt.gave_up:
+            self._failed.append(attempt.update_id)
         else:
             self._done.append(attempt.update_id)
         self._wake.set()
@@ -303,11 +310,20 @@ class Poller:
 class InboxRunner:
     """Starts and stops the poller and the dispatcher around a started Application."""
 
-    def __init__(self, application: BotApplication, *, slots: int, poll: bool = True) -> None:
+    def __init__(
+        self,
+        application: BotApplication,
+        *,
+        slots: int,
+        poll: bool = True,
+        retry_delays: tuple[timedelta, ...] = RETRY_DELAYS,
+    ) -> None:
         services = application.bot_data.services
         assert services is not None
         store = services.require_store()
-        self.dispatcher = Dispatcher(application, store, clock=services.clock, slots=slots)
+        self.dispatcher = Dispatcher(
+            application, store, clock=services.clock, slots=slots, retry_delays=retry_delays
+        )
         self.poller = (
             Poller(
                 application,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,17 +71,29 @@ class RunningBot:
         return services.store
 
 
+SLEPT: list[float] = []
+
+
+async def no_wait(seconds: float) -> None:
+    """The sender's sleep in end-to-end tests: noted in SLEPT, then on at once."""
+    SLEPT.append(seconds)
+    await asyncio.sleep(0)
+
+
 @asynccontextmanager
 async def running_bot(
     server: FakeBotApi, config: Config, engine: Engine | None = None
 ) -> AsyncIterator[RunningBot]:
     """Start the application as `run_polling` would (post_init included), stop it after."""
     app = build_application(config, engine=engine)
+    services = app.bot_data.services
+    assert services is not None
+    services.sleep = no_wait  # the sender's backoff and retry_after cost no real time
     async with app:
         assert app.post_init is not None and app.post_shutdown is not None
         await app.post_init(app)
         await app.start()
-        runner = InboxRunner(app, slots=CONCURRENT_UPDATES)
+        runner = InboxRunner(app, slots=CONCURRENT_UPDATES, retry_delays=(timedelta(0),))
         await runner.start()
         try:
             yield RunningBot(server, app, config)
