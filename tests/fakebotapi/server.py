@@ -423,6 +423,10 @@ class FakeBotApi:
                 )
             await self._call_signal.wait(remaining)
 
+    async def wait_for_any_call(self, timeout: float) -> bool:
+        """Wait until the next call arrives; False if none came within ``timeout`` seconds."""
+        return await self._call_signal.wait(timeout)
+
     @property
     def polling(self) -> bool:
         """Whether a getUpdates long poll is waiting right now."""
