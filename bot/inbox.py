@@ -26,14 +26,16 @@ import logging
 import os
 import socket
 import uuid
+from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+import httpx
 from telegram import Update
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 
 from bot.context import BotApplication
 from bot.sender import retry_after_seconds
@@ -45,6 +47,7 @@ ALLOWED_UPDATES: Final = ("message", "edited_message", "callback_query")
 LEASE: Final = timedelta(seconds=60)  # a dead process's claims are taken over after this
 MAX_ATTEMPTS: Final = 4
 RETRY_DELAYS: Final = (timedelta(seconds=2), timedelta(seconds=10), timedelta(seconds=30))
+CLAIM_BATCH: Final = 64  # updates claimed at once (each the head of its chat)
 IDLE_CHECK: Final = 0.5  # seconds between looks at the store when nothing woke us
 POLL_BACKOFF: Final = (1.0, 2.0, 5.0, 10.0, 30.0)
 
@@ -113,6 +116,9 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._running: dict[int, asyncio.Task[None]] = {}
         self._fresh: dict[int, Update] = {}  # parsed by the poller, saves parsing again
+        self._ready: deque[ClaimedUpdate] = deque()  # claimed, waiting for a slot
+        self._flushing: asyncio.Task[None] | None = None
+        self._arrived = False
         self._done: list[int] = []
         self._failed: list[int] = []
         self._retry: list[tuple[int, datetime]] = []
@@ -123,6 +129,7 @@ class Dispatcher:
         """Updates just stored by this process's poller: handle them soon, unparsed again."""
         for update in updates:
             self._fresh[update.update_id] = update
+        self._arrived = True
         self._wake.set()
 
     def stop(self) -> None:
@@ -134,34 +141,42 @@ class Dispatcher:
         if self._store.backend == "sqlite":
             # One process per SQLite file: any lease left is from this bot's previous run.
             await asyncio.to_thread(self._store.release_all_leases)
+        last_look = -IDLE_CHECK
         while not self._stopping:
             try:
-                await self._flush()
-                free = self._slots - len(self._running)
-                if free > 0:
-                    claimed = await asyncio.to_thread(
-                        self._store.claim_updates, self.owner, self._clock(), free, LEASE
-                    )
-                    for row in claimed:
-                        self._start(row)
+                # Claims and results go to the store in batches: one claim takes the head of
+                # up to CLAIM_BATCH chats, handled from memory while the store rests.
+                idle = loop.time() - last_look >= IDLE_CHECK
+                short = len(self._ready) < self._slots
+                if self._arrived or idle or (short and self._has_results()):
+                    last_look = loop.time()
+                    self._arrived = False
+                    await self._flush()
+                    room = CLAIM_BATCH - len(self._ready) - len(self._running)
+                    if room > 0:
+                        self._ready.extend(
+                            await asyncio.to_thread(
+                                self._store.claim_updates, self.owner, self._clock(), room, LEASE
+                            )
+                        )
+                while self._ready and len(self._running) < self._slots:
+                    self._start(self._ready.popleft())
                 if loop.time() - self._last_renew > LEASE.total_seconds() / 3:
                     self._last_renew = loop.time()
+                    held = [*self._running, *(row.update_id for row in self._ready)]
                     await asyncio.to_thread(
-                        self._store.renew_leases,
-                        self.owner,
-                        list(self._running),
-                        self._clock(),
-                        LEASE,
+                        self._store.renew_leases, self.owner, held, self._clock(), LEASE
                     )
             except StoreError as exc:
                 log.warning("inbox: the store failed (%s), trying again", type(exc).__name__)
                 await asyncio.sleep(1.0)
             self._wake.clear()
-            if self._done or self._failed or self._retry:
-                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=IDLE_CHECK)
         await self._drain()
+
+    def _has_results(self) -> bool:
+        return bool(self._done or self._failed or self._retry)
 
     async def _drain(self) -> None:
         """Let updates in hand finish (briefly), then record what became of them."""
@@ -171,6 +186,7 @@ class Dispatcher:
                 task.cancel()
         with contextlib.suppress(StoreError):
             await self._flush()
+            await asyncio.to_thread(self._store.release_leases, self.owner)
 
     def _start(self, row: ClaimedUpdate) -> None:
         update = self._fresh.pop(row.update_id, None)
@@ -199,10 +215,27 @@ class Dispatcher:
             self._failed.append(attempt.update_id)
         else:
             self._done.append(attempt.update_id)
+        self._schedule_flush()
         self._wake.set()
 
+    def _schedule_flush(self) -> None:
+        """Record results soon, in the background: one write at a time, each taking whatever
+        finished meanwhile, so that a kill -9 replays only what was in flight."""
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush_quietly())
+
+    async def _flush_quietly(self) -> None:
+        try:
+            while self._has_results():
+                await self._flush()
+        except StoreError as exc:
+            log.warning("inbox: could not record results (%s)", type(exc).__name__)
+
     async def _flush(self) -> None:
-        if not (self._done or self._failed or self._retry):
+        flushing = self._flushing
+        if flushing is not None and flushing is not asyncio.current_task():
+            await asyncio.wait([flushing])  # one write at a time, and results in order
+        if not self._has_results():
             return
         done, failed, retry = self._done, self._failed, self._retry
         self._done, self._failed, self._retry = [], [], []
@@ -211,7 +244,8 @@ class Dispatcher:
                 self._store.finish_updates, self.owner, done, retry, failed, self._clock()
             )
         except BaseException:
-            self._done, self._failed, self._retry = done, failed, retry
+            # Kept for the next write, ahead of what finished meanwhile.
+            self._done[:0], self._failed[:0], self._retry[:0] = done, failed, retry
             raise
 
 
@@ -226,8 +260,10 @@ class Poller:
         *,
         clock: Callable[[], datetime],
         timeout: int,
+        connect_timeout: float = 10.0,
     ) -> None:
         self._app = application
+        self._connect_timeout = connect_timeout
         self._store = store
         self._dispatcher = dispatcher
         self._clock = clock
@@ -259,52 +295,73 @@ class Poller:
         offset = last + 1 if last is not None else None
         failures = 0
         log.info("polling for updates")
-        while not self._stopping.is_set():
-            try:
-                updates = await bot.get_updates(
-                    offset=offset,
-                    timeout=self._timeout,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                    read_timeout=self._timeout + 10,
-                )
-            except InvalidToken:
-                raise
-            except Conflict:
-                log.warning("getUpdates: another process is polling this bot (409)")
-                await self._pause(5.0)
-                continue
-            except RetryAfter as exc:
-                await self._pause(retry_after_seconds(exc))
-                continue
-            except (NetworkError, TimedOut) as exc:
-                delay = POLL_BACKOFF[min(failures, len(POLL_BACKOFF) - 1)]
-                failures += 1
-                log.warning("getUpdates failed (%s), again in %.0f s", type(exc).__name__, delay)
-                await self._pause(delay)
-                continue
-            except TelegramError as exc:
-                log.warning("getUpdates failed (%s)", type(exc).__name__)
-                await self._pause(5.0)
-                continue
-            failures = 0
-            if not updates:
-                if not await asyncio.to_thread(lock.still_held):
-                    return
-                continue
-            rows = [
-                IncomingUpdate(u.update_id, chat_id_of(data), json.dumps(data))
-                for u in updates
-                for data in (u.to_dict(),)
-            ]
-            try:
-                await asyncio.to_thread(self._store.store_updates, rows, self._clock())
-            except StoreError as exc:
-                # Not acknowledged: Telegram gives them again once the store is back.
-                log.warning("inbox: could not store updates (%s)", type(exc).__name__)
-                await self._pause(1.0)
-                continue
-            offset = updates[-1].update_id + 1
-            self._dispatcher.offer(list(updates))
+        # getUpdates over a connection of its own, read as raw JSON: the JSON is what the
+        # inbox stores, and parsing it into Updates only to serialise them again costs as
+        # much as handling a question.
+        url = f"{bot.base_url}/getUpdates"
+        timeout = httpx.Timeout(self._timeout + 10.0, connect=self._connect_timeout)
+        async with httpx.AsyncClient(
+            timeout=timeout, limits=httpx.Limits(max_connections=1)
+        ) as http:
+            while not self._stopping.is_set():
+                try:
+                    raw = await self._get_updates(http, url, offset)
+                except InvalidToken:
+                    raise
+                except Conflict:
+                    log.warning("getUpdates: another process is polling this bot (409)")
+                    await self._pause(5.0)
+                    continue
+                except RetryAfter as exc:
+                    await self._pause(retry_after_seconds(exc))
+                    continue
+                except (NetworkError, httpx.HTTPError, ValueError) as exc:
+                    delay = POLL_BACKOFF[min(failures, len(POLL_BACKOFF) - 1)]
+                    failures += 1
+                    log.warning(
+                        "getUpdates failed (%s), again in %.0f s", type(exc).__name__, delay
+                    )
+                    await self._pause(delay)
+                    continue
+                failures = 0
+                if not raw:
+                    if not await asyncio.to_thread(lock.still_held):
+                        return
+                    continue
+                rows = [IncomingUpdate(u["update_id"], chat_id_of(u), json.dumps(u)) for u in raw]
+                try:
+                    await asyncio.to_thread(self._store.store_updates, rows, self._clock())
+                except StoreError as exc:
+                    # Not acknowledged: Telegram gives them again once the store is back.
+                    log.warning("inbox: could not store updates (%s)", type(exc).__name__)
+                    await self._pause(1.0)
+                    continue
+                offset = raw[-1]["update_id"] + 1
+                self._dispatcher.offer([Update.de_json(u, bot) for u in raw])
+
+    async def _get_updates(
+        self, http: httpx.AsyncClient, url: str, offset: int | None
+    ) -> list[dict[str, Any]]:
+        """One long poll; Telegram's error answers raised as PTB's errors."""
+        body: dict[str, Any] = {"timeout": self._timeout, "allowed_updates": ALLOWED_UPDATES}
+        if offset is not None:
+            body["offset"] = offset
+        response = await http.post(url, json=body)
+        data = response.json()
+        if response.status_code == 200 and data.get("ok"):
+            result = data.get("result")
+            if not isinstance(result, list):
+                raise ValueError("getUpdates answered without a list")
+            return result
+        description = str(data.get("description", response.status_code))
+        retry_after = (data.get("parameters") or {}).get("retry_after")
+        if response.status_code == 429 and retry_after:
+            raise RetryAfter(int(retry_after))
+        if response.status_code == 409:
+            raise Conflict(description)
+        if response.status_code in (401, 404):
+            raise InvalidToken(description)
+        raise NetworkError(description)
 
 
 class InboxRunner:
@@ -331,6 +388,7 @@ class InboxRunner:
                 self.dispatcher,
                 clock=services.clock,
                 timeout=services.config.telegram.poll_timeout,
+                connect_timeout=services.config.telegram.connect_timeout,
             )
             if poll
             else None

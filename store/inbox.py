@@ -226,6 +226,15 @@ class InboxQueries(StoreBase):
                 .values(lease_until=_aware(now) + lease)
             )
 
+    def release_leases(self, owner: str) -> None:
+        """Give back the owner's claims on updates it has not handled (a clean stop)."""
+        with self._write() as conn:
+            conn.execute(
+                update(InboxUpdate)
+                .where(InboxUpdate.state == PENDING, InboxUpdate.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
     def release_all_leases(self) -> None:
         """Forget every lease: for a process that knows it is the only one (SQLite)."""
         with self._write() as conn:
