@@ -32,7 +32,7 @@ from bot.handlers.sources import sources
 from bot.handlers.start import help_command, privacy, start
 from bot.handlers.topics import topics, topics_button
 from bot.inbox import InboxRunner
-from bot.jobs import PURGE_EVERY, PURGE_FIRST, purge_unanswered
+from bot.jobs import PURGE_EVERY, PURGE_FIRST, purge_inbox, purge_unanswered
 from bot.sender import Sender
 from knowledge import Engine, KnowledgeError, load
 from store import Store, StoreError
@@ -137,6 +137,9 @@ def build_application(
     assert application.job_queue is not None
     application.job_queue.run_repeating(
         purge_unanswered, interval=PURGE_EVERY, first=PURGE_FIRST, name="purge-unanswered"
+    )
+    application.job_queue.run_repeating(
+        purge_inbox, interval=PURGE_EVERY, first=PURGE_FIRST, name="purge-inbox"
     )
     return application
 

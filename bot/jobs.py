@@ -20,3 +20,14 @@ async def purge_unanswered(context: BotContext) -> None:
     days = services.config.storage.unanswered_retention_days
     deleted = await services.db(store.purge_unanswered, services.clock(), days)
     log.info("purged %d unanswered questions older than %d days", deleted, days)
+
+
+INBOX_KEPT = timedelta(days=1)  # handled updates' ids, kept to recognise a re-delivery
+
+
+async def purge_inbox(context: BotContext) -> None:
+    """Delete handled inbox rows (already without their words) after a day."""
+    services = context.services
+    store = services.require_store()
+    deleted = await services.db(store.purge_inbox, services.clock() - INBOX_KEPT)
+    log.info("purged %d handled updates from the inbox", deleted)
