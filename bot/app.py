@@ -13,7 +13,6 @@ import sys
 from telegram import Bot, BotCommand
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -21,6 +20,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot import texts
 from bot.config import Config, ConfigError
@@ -33,7 +33,7 @@ from bot.handlers.start import help_command, privacy, start
 from bot.handlers.topics import topics, topics_button
 from bot.inbox import InboxRunner
 from bot.jobs import PURGE_EVERY, PURGE_FIRST, purge_inbox, purge_unanswered
-from bot.sender import Sender
+from bot.sender import Pace, Sender
 from knowledge import Engine, KnowledgeError, load
 from store import Store, StoreError
 
@@ -55,12 +55,49 @@ async def _post_init(application: BotApplication) -> None:
     if services.store is None:
         services.store = await asyncio.to_thread(Store.open, services.config.storage.url)
     if services.sender is None:
-        services.sender = Sender(application.bot, sleep=services.sleep)
+        services.sender = await _make_sender(application, services)
     await application.bot.set_my_commands([BotCommand(n, d) for n, d in texts.COMMANDS])
+
+
+async def _make_sender(application: BotApplication, services: Services) -> Sender:
+    """The one sender: replies on the application's bot and connections, bulk sends on a Bot
+    of their own, so that a burst of reminders never takes the connections replies need."""
+    config = services.config
+    bulk_bot = Bot(
+        config.require_token(),
+        base_url=config.telegram.base_url,
+        base_file_url=config.telegram.base_file_url,
+        request=HTTPXRequest(
+            connection_pool_size=config.sending.bulk_connections,
+            connect_timeout=config.telegram.connect_timeout,
+            pool_timeout=10.0,
+        ),
+    )
+    await bulk_bot.initialize()
+    services.bulk_bot = bulk_bot
+
+    async def on_blocked(chat_id: int) -> None:
+        services.forget_seen(chat_id)
+        try:
+            await services.db(services.require_store().mark_unreachable, chat_id, services.clock())
+        except StoreError as exc:
+            log.warning("could not mark a chat unreachable (%s)", type(exc).__name__)
+
+    pace = Pace(
+        per_second=config.sending.messages_per_second,
+        per_chat_per_second=config.sending.per_chat_per_second,
+        enabled=config.telegram.rate_limit,
+    )
+    return Sender(
+        application.bot, bulk_bot=bulk_bot, sleep=services.sleep, on_blocked=on_blocked, pace=pace
+    )
 
 
 async def _post_shutdown(application: BotApplication) -> None:
     services = application.bot_data.services
+    if services is not None and services.bulk_bot is not None:
+        await services.bulk_bot.shutdown()
+        services.bulk_bot = None
     if services is not None and services.recorder is not None:
         await services.recorder.drain()
         services.recorder = None
@@ -101,10 +138,8 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if config.telegram.rate_limit:
-        # Telegram's limits: about 30 messages/s overall and 20/min per group, RetryAfter
-        # honoured. The outbox pacing for bulk sends (broadcasts) comes with that issue.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    # Telegram's limits are kept by the sender (bot/sender.py), not by PTB's rate limiter:
+    # its one first-come queue put replies behind bulk sends.
     application: BotApplication = builder.build()  # type: ignore[assignment]
     application.bot_data.services = services
 

@@ -72,6 +72,16 @@ class StorageConfig:
 
 
 @dataclass(frozen=True)
+class SendingConfig:
+    """Pacing of messages to Telegram (see bot/sender.py). Counted: sendMessage, sendPhoto,
+    sendDocument; edits and button answers are not."""
+
+    messages_per_second: float = 29.0  # overall; Telegram allows about 30
+    per_chat_per_second: float = 1.0  # in any one chat
+    bulk_connections: int = 4  # HTTP connections of their own for reminders and broadcasts
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -83,6 +93,7 @@ class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    sending: SendingConfig = field(default_factory=SendingConfig)
     source: Path | None = None  # the file it came from, for messages
 
     def require_token(self) -> str:
@@ -135,7 +146,7 @@ def _url(where: str, section: str, key: str, value: str, schemes: tuple[str, ...
 
 def from_dict(data: dict[str, Any], where: str = "config", base: Path | None = None) -> Config:
     """Build a Config from parsed TOML (`base` resolves relative paths)."""
-    unknown = set(data) - {"clinic", "knowledge", "telegram", "storage", "logging"}
+    unknown = set(data) - {"clinic", "knowledge", "telegram", "storage", "logging", "sending"}
     if unknown:
         raise ConfigError(f"{where}: unknown section [{sorted(unknown)[0]}]")
 
@@ -219,7 +230,30 @@ def from_dict(data: dict[str, Any], where: str = "config", base: Path | None = N
         telegram=telegram,
         storage=StorageConfig(url=url, unanswered_retention_days=retention),
         logging=LoggingConfig(level=level),
+        sending=_sending(data, where),
     )
+
+
+def _sending(data: dict[str, Any], where: str) -> SendingConfig:
+    raw = _section(data, "sending", SendingConfig, where)
+    defaults = SendingConfig()
+    rate = float(
+        _typed(where, "sending", "messages_per_second",
+               raw.get("messages_per_second", defaults.messages_per_second), (int, float))
+    )  # fmt: skip
+    per_chat = float(
+        _typed(where, "sending", "per_chat_per_second",
+               raw.get("per_chat_per_second", defaults.per_chat_per_second), (int, float))
+    )  # fmt: skip
+    connections = _typed(
+        where, "sending", "bulk_connections",
+        raw.get("bulk_connections", defaults.bulk_connections), int,
+    )  # fmt: skip
+    if not 0 < rate <= 1000 or not 0 < per_chat <= 100:
+        raise ConfigError(f"{where}: [sending] rates must be positive messages per second")
+    if not 1 <= connections <= 64:
+        raise ConfigError(f"{where}: [sending] bulk_connections must be 1-64")
+    return SendingConfig(rate, per_chat, connections)
 
 
 def load_config(path: Path | str | None) -> Config:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
+from telegram import Bot
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Config
@@ -41,6 +42,7 @@ class Services:
     store: Store | None = None
     recorder: UnansweredRecorder | None = None
     sender: Sender | None = None
+    bulk_bot: Bot | None = None
     _seen: OrderedDict[int, datetime] = field(default_factory=OrderedDict)
 
     def needs_seen_write(self, chat_id: int, now: datetime) -> bool:
@@ -54,6 +56,10 @@ class Services:
         if len(self._seen) > SEEN_CACHE:
             self._seen.popitem(last=False)
         return True
+
+    def forget_seen(self, chat_id: int) -> None:
+        """The chat's next update records it again (e.g. it was unreachable)."""
+        self._seen.pop(chat_id, None)
 
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking store call in a worker thread so the event loop keeps serving."""

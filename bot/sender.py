@@ -147,6 +147,76 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """Telegram's limits as the sender keeps them (``[sending]`` in the config)."""
+
+    per_second: float = 29.0  # overall
+    per_chat_per_second: float = 1.0
+    enabled: bool = True
+
+
+class Pacer:
+    """Grants each counted send a moment: at most ``per_second`` overall and
+    ``per_chat_per_second`` in one chat; interactive sends go first.
+
+    An interactive send reserves the next free moment at once, so it jumps every bulk send
+    still waiting. A bulk send reserves only a moment that is free *now*, re-checking after
+    each wait, so it never holds a moment that a reply could have had. A 429 pauses the chat,
+    and the lane it came from, for as long as Telegram asks: the other lane goes on.
+    """
+
+    MAX_CHATS = 50_000
+
+    def __init__(
+        self,
+        pace: Pace,
+        *,
+        sleep: Callable[[float], Awaitable[object]],
+        monotonic: Callable[[], float],
+    ) -> None:
+        self.pace = pace
+        self._gap = 1.0 / pace.per_second
+        self._chat_gap = 1.0 / pace.per_chat_per_second
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._next = 0.0
+        self._next_in_chat: dict[int, float] = {}
+        self._paused: dict[Lane, float] = {Lane.INTERACTIVE: 0.0, Lane.BULK: 0.0}
+
+    def _earliest(self, chat_id: int, lane: Lane, now: float) -> float:
+        return max(now, self._next, self._next_in_chat.get(chat_id, 0.0), self._paused[lane])
+
+    def _reserve(self, chat_id: int, at: float) -> None:
+        self._next = at + self._gap
+        self._next_in_chat[chat_id] = at + self._chat_gap
+        if len(self._next_in_chat) > self.MAX_CHATS:
+            self._next_in_chat = {c: t for c, t in self._next_in_chat.items() if t > at}
+
+    async def wait_turn(self, chat_id: int, lane: Lane) -> None:
+        if not self.pace.enabled:
+            return
+        if lane is Lane.INTERACTIVE:
+            now = self._monotonic()
+            at = self._earliest(chat_id, lane, now)
+            self._reserve(chat_id, at)
+            if at > now:
+                await self._sleep(at - now)
+            return
+        while True:
+            now = self._monotonic()
+            at = self._earliest(chat_id, lane, now)
+            if at <= now:
+                self._reserve(chat_id, now)
+                return
+            await self._sleep(at - now)
+
+    def retry_after(self, chat_id: int, lane: Lane, seconds: float) -> None:
+        until = self._monotonic() + seconds
+        self._next_in_chat[chat_id] = max(self._next_in_chat.get(chat_id, 0.0), until)
+        self._paused[lane] = max(self._paused[lane], until)
+
+
 class Sender:
     """Sends through ``bot`` (interactive) or ``bulk_bot`` (bulk), retrying within bounds.
 
@@ -164,14 +234,16 @@ class Sender:
         monotonic: Callable[[], float] = time.monotonic,
         on_blocked: Callable[[int], Awaitable[None]] | None = None,
         jitter: Callable[[], float] = random.random,
+        pace: Pace | None = None,
     ) -> None:
         self.bot = bot
         self.bulk_bot = bulk_bot or bot
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._monotonic = monotonic
-        self._on_blocked = on_blocked
+        self.on_blocked = on_blocked
         self._jitter = jitter
+        self.pacer = Pacer(pace or Pace(enabled=False), sleep=sleep, monotonic=monotonic)
 
     def bot_for(self, lane: Lane) -> Bot:
         return self.bulk_bot if lane is Lane.BULK else self.bot
@@ -184,9 +256,11 @@ class Sender:
         lane: Lane = Lane.INTERACTIVE,
         urgent: bool = False,
         what: str = "send",
+        counted: bool = True,
     ) -> Outcome[T]:
         """Run ``make(bot)`` (one Bot API call to ``chat_id``) until it succeeds or the budget
-        runs out. Never raises for Telegram errors; the caller reads the :class:`Outcome`."""
+        runs out. Never raises for Telegram errors; the caller reads the :class:`Outcome`.
+        ``counted`` calls (sending a message) wait their turn under Telegram's limits."""
         policy = self.policy
         budget = policy.urgent_budget if urgent else policy.budget
         max_attempts = policy.urgent_max_attempts if urgent else policy.max_attempts
@@ -195,6 +269,8 @@ class Sender:
         attempt = 0
         while True:
             attempt += 1
+            if counted:
+                await self.pacer.wait_turn(chat_id, lane)
             try:
                 value = await make(self.bot_for(lane))
             except TelegramError as exc:
@@ -206,8 +282,8 @@ class Sender:
 
             if verdict is _Verdict.BLOCKED:
                 log.info("%s to a chat: unreachable (%s), not retried", what, reason)
-                if self._on_blocked is not None:
-                    await self._on_blocked(chat_id)
+                if self.on_blocked is not None:
+                    await self.on_blocked(chat_id)
                 return Outcome(Delivery.BLOCKED, reason=reason)
             if verdict is _Verdict.REFUSED:
                 log.warning("%s refused by Telegram (%s): %s", what, reason, _safe(error))
@@ -218,7 +294,7 @@ class Sender:
                     return Outcome(Delivery.UNKNOWN, reason=reason)
                 resends_left -= 1
 
-            delay = self._delay(error, attempt)
+            delay = self._delay(error, attempt, chat_id, lane)
             elapsed = self._monotonic() - started
             if attempt >= max_attempts or elapsed + delay > budget:
                 log.warning("%s failed after %d attempts (%s), giving up", what, attempt, reason)
@@ -229,9 +305,11 @@ class Sender:
             )
             await self._sleep(delay)
 
-    def _delay(self, exc: TelegramError, attempt: int) -> float:
+    def _delay(self, exc: TelegramError, attempt: int, chat_id: int, lane: Lane) -> float:
         if isinstance(exc, RetryAfter):
-            return retry_after_seconds(exc)
+            seconds = retry_after_seconds(exc)
+            self.pacer.retry_after(chat_id, lane, seconds)
+            return seconds
         backoff = min(self.policy.max_delay, self.policy.base_delay * 2 ** (attempt - 1))
         return backoff * (0.5 + self._jitter() / 2)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast, get_args
 
-from sqlalchemy import case, delete, func, insert, or_, select
+from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -103,6 +103,8 @@ class ChatQueries(StoreBase):
                 ),
                 Chat.started: or_(Chat.started, excluded.started),
                 Chat.language_code: func.coalesce(excluded.language_code, Chat.language_code),
+                # A chat that writes to us again can be reached again.
+                Chat.unreachable_since: None,
             }
 
         stmt = self._upsert(
@@ -120,6 +122,20 @@ class ChatQueries(StoreBase):
         )
         with self._write() as conn:
             conn.execute(stmt)
+
+    def mark_unreachable(self, chat_id: int, now: datetime) -> None:
+        """Telegram refused a send for good (blocked, deactivated, chat not found)."""
+        with self._write() as conn:
+            conn.execute(
+                update(Chat)
+                .where(Chat.chat_id == chat_id, Chat.unreachable_since.is_(None))
+                .values(unreachable_since=_aware(now))
+            )
+
+    def is_unreachable(self, chat_id: int) -> bool:
+        with self._read() as conn:
+            since = conn.scalar(select(Chat.unreachable_since).where(Chat.chat_id == chat_id))
+        return since is not None
 
     def get_chat(self, chat_id: int) -> ChatRecord | None:
         """The chat as recorded, or ``None``."""

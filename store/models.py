@@ -131,6 +131,9 @@ class Chat(Base):
     last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
     started: Mapped[bool] = mapped_column(Boolean(create_constraint=False))
     language_code: Mapped[str | None] = mapped_column(String(35))
+    # Set when Telegram answers 403 (blocked, deactivated) or "chat not found"; cleared when
+    # the chat writes again. Reminders and broadcasts skip unreachable chats.
+    unreachable_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 @chat_linked()

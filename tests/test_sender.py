@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.sender import Delivery, Lane, RetryPolicy, Sender, SendFailed
+from bot.sender import Delivery, Lane, Pace, RetryPolicy, Sender, SendFailed
 
 
 class Clock:
@@ -161,3 +162,110 @@ async def test_lanes_use_their_own_bots() -> None:
     await s.call(1, make, lane=Lane.INTERACTIVE)
     await s.call(1, make, lane=Lane.BULK)
     assert seen == [interactive, bulk]
+
+
+# -- pacing ------------------------------------------------------------------------------
+
+
+def paced(clock: Clock, per_second: float = 10.0, per_chat: float = 1.0) -> Sender:
+    return sender(clock, pace=Pace(per_second=per_second, per_chat_per_second=per_chat))
+
+
+async def test_sends_are_spaced_overall_and_per_chat() -> None:
+    clock = Clock()
+    s = paced(clock)
+    times: list[float] = []
+
+    async def make(_bot: Bot) -> str:
+        times.append(clock.now)
+        return "ok"
+
+    for chat in (1, 2, 3):
+        await s.call(chat, make, lane=Lane.BULK)
+    await s.call(1, make, lane=Lane.BULK)  # chat 1 again: a second after its first
+    assert times == pytest.approx([0.0, 0.1, 0.2, 1.0])
+
+
+class ManualClock:
+    """Sleepers wait until the test moves time on with :meth:`advance`."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, future))
+        await future
+
+    async def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for wake, future in list(self._sleepers):
+            if wake <= self.now + 1e-9:
+                self._sleepers.remove((wake, future))
+                future.set_result(None)
+        for _ in range(10):
+            await asyncio.sleep(0)
+
+
+async def test_an_interactive_reply_jumps_waiting_bulk_sends() -> None:
+    clock = ManualClock()
+    s = Sender(
+        object(),  # type: ignore[arg-type]
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
+        pace=Pace(per_second=1.0, per_chat_per_second=1.0),
+    )
+    order: list[tuple[str, float]] = []
+
+    def make(name: str) -> Callable[[Bot], Awaitable[str]]:
+        async def send(_bot: Bot) -> str:
+            order.append((name, clock.now))
+            return name
+
+        return send
+
+    await s.call(1, make("bulk-1"), lane=Lane.BULK)  # t=0; the next moment is t=1
+    bulk = asyncio.ensure_future(s.call(2, make("bulk-2"), lane=Lane.BULK))
+    await clock.advance(0)  # the bulk send now waits for t=1
+    reply = asyncio.ensure_future(s.call(3, make("reply"), lane=Lane.INTERACTIVE))
+    await clock.advance(0)
+    await clock.advance(1.0)
+    await clock.advance(1.0)
+    await asyncio.gather(bulk, reply)
+    assert order == [("bulk-1", 0.0), ("reply", 1.0), ("bulk-2", 2.0)]
+
+
+async def test_a_429_pauses_its_chat_and_lane_not_the_other_lane() -> None:
+    clock = Clock()
+    s = paced(clock, per_second=100.0)
+    s.pacer.retry_after(5, Lane.BULK, 3.0)
+    times: list[tuple[str, float]] = []
+
+    def make(name: str) -> Callable[[Bot], Awaitable[str]]:
+        async def send(_bot: Bot) -> str:
+            times.append((name, clock.now))
+            return name
+
+        return send
+
+    await s.call(6, make("reply"), lane=Lane.INTERACTIVE)
+    await s.call(7, make("bulk"), lane=Lane.BULK)
+    assert times[0] == ("reply", 0.0)
+    assert times[1][0] == "bulk" and times[1][1] == pytest.approx(3.0)
+
+
+async def test_uncounted_calls_and_disabled_pacing_do_not_wait() -> None:
+    clock = Clock()
+    s = paced(clock, per_second=1.0)
+    make, _ = scripted("ok")
+    for _ in range(3):
+        await s.call(1, make, counted=False)
+    assert clock.now == 0.0
+    unpaced = sender(Clock())
+    for _ in range(3):
+        await unpaced.call(1, make)
+    assert clock.slept == []

@@ -216,6 +216,8 @@ class FakeBotApi:
         self.fault: Callable[[str, dict[str, Any]], ApiError | None] | None = None
         #: Seconds each answer (except getUpdates') is held back: Telegram's round trip.
         self.latency: float = 0.0
+        #: Telegram's flood limits, enforced with 429 when set (see faults.RateLimits).
+        self.limits: Any = None
         self._update_signal = _Signal()
         self._call_signal = _Signal()
         self._poll_signal = _Signal()
@@ -505,6 +507,8 @@ class FakeBotApi:
             failure = self._take_failure(method, params)
             if failure is None and self.fault is not None:
                 failure = self.fault(name, params)
+            if failure is None and self.limits is not None:
+                failure = self.limits.check(name, params, arrived)
             if self.latency and name != "getUpdates":
                 await asyncio.sleep(self.latency)
             try:

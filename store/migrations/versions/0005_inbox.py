@@ -1,4 +1,5 @@
-"""The durable inbox: updates stored before they are acknowledged to Telegram.
+"""The durable inbox (updates stored before they are acknowledged to Telegram), and when a
+chat became unreachable.
 
 Revision ID: 0005
 Revises: 0002
@@ -36,9 +37,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_inbox_state_update_id", "inbox", ["state", "update_id"], unique=False)
     op.create_index("ix_inbox_chat_id_state", "inbox", ["chat_id", "state"], unique=False)
+    with op.batch_alter_table("chats") as batch:
+        batch.add_column(sa.Column("unreachable_since", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("chats") as batch:
+        batch.drop_column("unreachable_since")
     op.drop_index("ix_inbox_chat_id_state", table_name="inbox")
     op.drop_index("ix_inbox_state_update_id", table_name="inbox")
     op.drop_table("inbox")
