@@ -265,7 +265,9 @@ def engine() -> Engine:
 
 
 def test_for_record_normalises_around_the_placeholders(engine: Engine) -> None:
-    kept = for_record("Hi, my name is Jane SMITH! Call me on 07700 900123 re: LDN", engine.normalise)
+    kept = for_record(
+        "Hi, my name is Jane SMITH! Call me on 07700 900123 re: LDN", engine.normalise
+    )
     assert kept == "hi my name is [name] call me on [phone] re ldn"
     assert for_record("what is the capital of mongolia", engine.normalise) == (
         "what is the capital of mongolia"
