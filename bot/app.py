@@ -9,7 +9,7 @@ import asyncio
 import logging
 import sys
 from collections import OrderedDict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from telegram import Bot, BotCommand, Update
@@ -25,7 +25,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
+from bot import logredact, texts
 from bot.config import Config, ConfigError
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.errors import error_handler
@@ -187,10 +187,13 @@ def quiet_token_leaks() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    """One stderr handler at ``level``; no record shows ``secrets`` (the bot token), at any
+    level, tracebacks included (:mod:`bot.logredact`)."""
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
+    logredact.install(secrets)
     quiet_token_leaks()
     for chatty in ("alembic", "apscheduler"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -209,7 +212,8 @@ async def _preflight(config: Config) -> str:
 
 def run_polling(config: Config) -> int:
     """Validate everything, then poll until SIGINT/SIGTERM. Returns the exit status."""
-    configure_logging(config.logging.level)
+    token = config.telegram.token
+    configure_logging(config.logging.level, [token.get()] if token else [])
     try:
         application = build_application(config)
         # Fail fast: open (and migrate) the store and reach the Bot API before polling starts.
