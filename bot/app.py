@@ -34,6 +34,7 @@ from bot.handlers.forget import forget, forget_button, stale_button
 from bot.handlers.sources import sources
 from bot.handlers.start import help_command, privacy, start
 from bot.handlers.topics import topics, topics_button
+from bot.handlers.unknown import LONE_SLASH, unknown_command
 from bot.jobs import PURGE_EVERY, PURGE_FIRST, purge_unanswered
 from bot.sender import Sender
 from knowledge import Engine, KnowledgeError, load
@@ -151,7 +152,7 @@ def build_application(
     # Free text (or a photo's caption) is a question; in groups only when the bot is
     # mentioned or replied to. An edited message is read again for safety only. Checked first:
     # most updates are questions, and no command or button matches these filters.
-    asked = (filters.TEXT & ~filters.COMMAND) | filters.CAPTION
+    asked = (filters.TEXT & ~filters.COMMAND & ~LONE_SLASH) | filters.CAPTION
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & asked, question))
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED_MESSAGE & asked, edited_question)
@@ -164,6 +165,11 @@ def build_application(
     application.add_handler(CommandHandler("sources", sources))
     application.add_handler(CommandHandler("privacy", privacy))
     application.add_handler(CommandHandler("forget", forget))
+    # Last among the message handlers: any other command, and a message that is only "/", get
+    # a pointer to /help ("/ what is ldn" is a question, above).
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & (filters.COMMAND | LONE_SLASH), unknown_command)
+    )
 
     # Buttons: each prefix re-checked by its handler; anything else is stale or forged.
     application.add_handler(CallbackQueryHandler(answer_button, pattern=r"^[aq]:"))

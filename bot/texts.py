@@ -76,6 +76,9 @@ FORGET_CONFIRM = (
 FORGET_DONE = "Done: nothing about this chat is stored any more."
 FORGET_KEPT = "Nothing was deleted."
 FORGET_NOT_YOURS = "Only the person who asked to delete the data can confirm it."
+UNKNOWN_COMMAND = (
+    "I don't know that command. Send /help to see what I can do, or just type your question."
+)
 STALE_BUTTON = "Sorry, that button no longer works. Please ask again or use /topics."
 TOPICS = "<b>Topics</b>\n\nChoose a subject:"
 ERROR = "Sorry, something went wrong on my side. Please try again in a moment."
