@@ -70,11 +70,6 @@ def _retention_cutoff(now: datetime, retention_days: int) -> date:
     return _utc_day(now) - timedelta(days=retention_days)
 
 
-def _as_date(value: Any) -> date:
-    # SQLite's func.max() over a DATE column comes back as its ISO text.
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
 def _deletion_order(links: Sequence[ChatLink]) -> list[ChatLink]:
     """Children before parents, so every delete is counted (not done by ON DELETE CASCADE)."""
     rank = {table: i for i, table in enumerate(Base.metadata.sorted_tables)}
@@ -312,6 +307,6 @@ class ChatQueries(StoreBase):
         )
         with self._read() as conn:
             return [
-                UnansweredCount(question=question, count=int(n), last_day=_as_date(last))
+                UnansweredCount(question=question, count=int(n), last_day=last)
                 for question, n, last in conn.execute(stmt)
             ]
