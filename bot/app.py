@@ -9,6 +9,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Iterable
 
 from telegram import Bot, BotCommand
 from telegram.error import InvalidToken, TelegramError
@@ -22,7 +23,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import texts
+from bot import logredact, texts
 from bot.config import Config, ConfigError
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.errors import error_handler
@@ -31,6 +32,7 @@ from bot.handlers.forget import forget, forget_button, stale_button
 from bot.handlers.sources import sources
 from bot.handlers.start import help_command, privacy, start
 from bot.handlers.topics import topics, topics_button
+from bot.handlers.unknown import LONE_SLASH, unknown_command
 from bot.inbox import InboxRunner
 from bot.jobs import PURGE_EVERY, PURGE_FIRST, purge_inbox, purge_unanswered
 from bot.sender import Pace, Sender
@@ -146,7 +148,7 @@ def build_application(
     # Free text (or a photo's caption) is a question; in groups only when the bot is
     # mentioned or replied to. An edited message is read again for safety only. Checked first:
     # most updates are questions, and no command or button matches these filters.
-    asked = (filters.TEXT & ~filters.COMMAND) | filters.CAPTION
+    asked = (filters.TEXT & ~filters.COMMAND & ~LONE_SLASH) | filters.CAPTION
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & asked, question))
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED_MESSAGE & asked, edited_question)
@@ -159,6 +161,11 @@ def build_application(
     application.add_handler(CommandHandler("sources", sources))
     application.add_handler(CommandHandler("privacy", privacy))
     application.add_handler(CommandHandler("forget", forget))
+    # Last among the message handlers: any other command, and a message that is only "/", get
+    # a pointer to /help ("/ what is ldn" is a question, above).
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & (filters.COMMAND | LONE_SLASH), unknown_command)
+    )
 
     # Buttons: each prefix re-checked by its handler; anything else is stale or forged.
     application.add_handler(CallbackQueryHandler(answer_button, pattern=r"^[aq]:"))
@@ -185,10 +192,13 @@ def quiet_token_leaks() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    """One stderr handler at ``level``; no record shows ``secrets`` (the bot token), at any
+    level, tracebacks included (:mod:`bot.logredact`)."""
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
+    logredact.install(secrets)
     quiet_token_leaks()
     for chatty in ("alembic", "apscheduler"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -207,7 +217,8 @@ async def _preflight(config: Config) -> str:
 
 def run_polling(config: Config) -> int:
     """Validate everything, then poll until SIGINT/SIGTERM. Returns the exit status."""
-    configure_logging(config.logging.level)
+    token = config.telegram.token
+    configure_logging(config.logging.level, [token.get()] if token else [])
     try:
         application = build_application(config)
         # Fail fast: open (and migrate) the store and reach the Bot API before polling starts.

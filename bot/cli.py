@@ -131,9 +131,12 @@ def cmd_unanswered(config: Config, args: argparse.Namespace, out: TextIO, inp: T
     if not rows:
         out.write(f"No unanswered questions in the last {days} days.\n")
         return 0
-    out.write(f"Unanswered questions, last {days} days, most frequent first:\n")
+    out.write(
+        f"Unanswered questions, last {days} days, most frequent first "
+        "(times asked, last day asked in UTC, the question with names and numbers removed):\n"
+    )
     for row in rows:
-        out.write(f"{row.count:5}  {row.last_asked:%Y-%m-%d}  {row.question}\n")
+        out.write(f"{row.count:5}  {row.last_day:%Y-%m-%d}  {row.question}\n")
     return 0
 
 

@@ -77,7 +77,7 @@ class Services:
 
     def require_recorder(self) -> UnansweredRecorder:
         if self.recorder is None:
-            self.recorder = UnansweredRecorder(self.require_store())
+            self.recorder = UnansweredRecorder(self.require_store(), self.engine.normalise)
         return self.recorder
 
 

@@ -59,8 +59,10 @@ def privacy(retention_days: int) -> str:
         "• This chat's id and type, when it first and last used me, and whether you pressed "
         "Start: so the clinic's reminders and updates can reach you later.\n"
         "• Your settings for this bot, if you choose any.\n"
-        "• Questions I could not answer, as plain text <b>without any link to you or this "
-        f"chat</b>, for {retention_days} days, so the clinic can add answers.\n\n"
+        "• Questions I could not answer, with names, phone numbers, e-mail addresses, dates "
+        "and other numbers taken out, <b>without any link to you or this chat</b>: only the "
+        f"day and how often each was asked, for {retention_days} days, so the clinic can add "
+        "answers.\n\n"
         "I do not store your other messages or my answers. /forget deletes everything linked "
         "to this chat; the unanswered questions above cannot be traced back to you, so they "
         "stay until they expire. Please don't type names or phone numbers in questions."
@@ -74,6 +76,9 @@ FORGET_CONFIRM = (
 FORGET_DONE = "Done: nothing about this chat is stored any more."
 FORGET_KEPT = "Nothing was deleted."
 FORGET_NOT_YOURS = "Only the person who asked to delete the data can confirm it."
+UNKNOWN_COMMAND = (
+    "I don't know that command. Send /help to see what I can do, or just type your question."
+)
 STALE_BUTTON = "Sorry, that button no longer works. Please ask again or use /topics."
 TOPICS = "<b>Topics</b>\n\nChoose a subject:"
 ERROR = "Sorry, something went wrong on my side. Please try again in a moment."

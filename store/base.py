@@ -6,6 +6,7 @@ Domain modules (:mod:`store.core` for chats, :mod:`store.events`, ...) subclass
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,9 +21,11 @@ from sqlalchemy.sql import ColumnElement, Executable
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from . import migrate
-from .engine import WRITE_OPTION, create_store_engine
+from .engine import WRITE_OPTION, checkpoint_sqlite, create_store_engine
 from .errors import StoreError
 from .models import Base
+
+log = logging.getLogger(__name__)
 
 Excluded = ReadOnlyColumnCollection[str, ColumnElement[Any]]
 """The ``excluded`` pseudo-table of an upsert (the row that failed to insert)."""
@@ -76,6 +79,17 @@ class StoreBase:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def _checkpoint(self) -> None:
+        """After deleting what must not linger: on SQLite, empty the WAL file into the
+        database (see :func:`store.engine.checkpoint_sqlite`)."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        try:
+            if not checkpoint_sqlite(self._engine):
+                log.warning("WAL checkpoint after a delete was busy; it completes later")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc}") from exc
 
     @property
     def backend(self) -> str:

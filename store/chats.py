@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, cast, get_args
 
-from sqlalchemy import case, delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -43,22 +44,30 @@ class ChatRecord:
 
 @dataclass(frozen=True, slots=True)
 class UnansweredQuestionRow:
-    question: str  # normalised, never linked to a chat
+    question: str  # scrubbed and normalised, never linked to a chat
     status: UnansweredStatus
-    asked_at: datetime
+    asked_at: datetime  # only its UTC day is stored
 
 
 @dataclass(frozen=True, slots=True)
 class UnansweredCount:
     question: str
     count: int
-    last_asked: datetime
+    last_day: date  # UTC
 
 
-def _retention_cutoff(now: datetime, retention_days: int) -> datetime:
+QUESTION_MAX = 1000  # characters of a kept question (knowledge.scrub.MAX_KEPT)
+
+
+def _utc_day(now: datetime) -> date:
+    return _aware(now).astimezone(UTC).date()
+
+
+def _retention_cutoff(now: datetime, retention_days: int) -> date:
+    """The first UTC day kept: ``retention_days`` whole days before ``now``'s day."""
     if retention_days < 0:
         raise ValueError(f"retention_days must be >= 0, got {retention_days}")
-    return _aware(now) - timedelta(days=retention_days)
+    return _utc_day(now) - timedelta(days=retention_days)
 
 
 def _deletion_order(links: Sequence[ChatLink]) -> list[ChatLink]:
@@ -214,7 +223,9 @@ class ChatQueries(StoreBase):
         """Delete every row about the chat from every chat-linked table; returns the count.
 
         The tables are those in :data:`store.models.CHAT_LINKED_TABLES`, deleted children
-        first in one transaction.
+        first in one transaction. On SQLite the deleted content is zeroed (``secure_delete``)
+        and the WAL is checkpointed and truncated, so the rows linger in neither file; on
+        PostgreSQL they stay as dead tuples until VACUUM (see the README).
         """
         deleted = 0
         with self._write() as conn:
@@ -223,6 +234,8 @@ class ChatQueries(StoreBase):
                     delete(link.table).where(link.table.c[link.column] == chat_id)
                 )
                 deleted += result.rowcount
+        if deleted:
+            self._checkpoint()
         return deleted
 
     def rows_about_chat(self, chat_id: int) -> int:
@@ -240,64 +253,76 @@ class ChatQueries(StoreBase):
 
     # -- unanswered questions --------------------------------------------------------------
 
-    def record_unanswered(
-        self, question_normalized: str, status: UnansweredStatus, now: datetime
-    ) -> None:
-        """Log a question the engine fell back or asked to clarify on (no chat is kept)."""
-        self.record_unanswered_many([UnansweredQuestionRow(question_normalized, status, now)])
+    def record_unanswered(self, question: str, status: UnansweredStatus, now: datetime) -> None:
+        """Count a question the engine fell back or asked to clarify on, for ``now``'s UTC day.
+
+        ``question`` must already be scrubbed (:func:`knowledge.scrub.for_record`); no chat
+        and no time of day are kept."""
+        self.record_unanswered_many([UnansweredQuestionRow(question, status, now)])
 
     def record_unanswered_many(self, rows: Sequence[UnansweredQuestionRow]) -> None:
-        """Log several such questions in one transaction (the bot batches them under load)."""
+        """Count several such questions in one transaction (the bot batches them).
+
+        Each (question, day, status) is one atomic upsert that adds to its count, so that
+        concurrent writers (threads, or processes on PostgreSQL) never lose a count; they are
+        written in key order, so two batches cannot deadlock and the order of asking is not
+        kept."""
+        counts: Counter[tuple[str, date, str]] = Counter()
         for row in rows:
             if row.status not in UNANSWERED_STATUSES:
                 raise ValueError(f"status must be one of {UNANSWERED_STATUSES}, got {row.status!r}")
-            _aware(row.asked_at)
-        if not rows:
+            counts[(row.question[:QUESTION_MAX], _utc_day(row.asked_at), row.status)] += 1
+        if not counts:
             return
         with self._write() as conn:
-            conn.execute(
-                insert(UnansweredQuestion),
-                [
-                    {
-                        "question_normalized": row.question,
-                        "status": row.status,
-                        "asked_at": row.asked_at,
-                    }
-                    for row in rows
-                ],
-            )
+            for (question, day, status), count in sorted(counts.items()):
+                conn.execute(
+                    self._upsert(
+                        UnansweredQuestion,
+                        {"question": question, "day": day, "status": status, "count": count},
+                        [
+                            UnansweredQuestion.question,
+                            UnansweredQuestion.day,
+                            UnansweredQuestion.status,
+                        ],
+                        lambda excluded: {
+                            UnansweredQuestion.count: UnansweredQuestion.count + excluded.count
+                        },
+                    )
+                )
 
     def purge_unanswered(self, now: datetime, retention_days: int) -> int:
-        """Delete questions asked before ``now - retention_days``; returns how many."""
-        cutoff = _retention_cutoff(now, retention_days)
+        """Delete the counts of days before ``now - retention_days`` (UTC); returns how many
+        (question, day, status) rows went."""
+        first_kept = _retention_cutoff(now, retention_days)
         with self._write() as conn:
             result = conn.execute(
-                delete(UnansweredQuestion).where(UnansweredQuestion.asked_at < cutoff)
+                delete(UnansweredQuestion).where(UnansweredQuestion.day < first_kept)
             )
             return result.rowcount
 
     def unanswered_report(
         self, now: datetime, retention_days: int, limit: int = 50
     ) -> list[UnansweredCount]:
-        """The most frequent unanswered questions asked since ``now - retention_days``.
+        """The most frequent unanswered questions of the days since ``now - retention_days``.
 
-        Ordered by count (descending), then by the latest time asked (most recent first),
-        then by the question text; at most ``limit`` entries.
+        Ordered by count (descending), then by the last day asked (most recent first), then by
+        the question text; at most ``limit`` entries.
         """
         if limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")
-        cutoff = _retention_cutoff(now, retention_days)
-        count = func.count().label("count")
-        last_asked = func.max(UnansweredQuestion.asked_at).label("last_asked")
+        first_kept = _retention_cutoff(now, retention_days)
+        count = func.sum(UnansweredQuestion.count).label("count")
+        last_day = func.max(UnansweredQuestion.day).label("last_day")
         stmt = (
-            select(UnansweredQuestion.question_normalized, count, last_asked)
-            .where(UnansweredQuestion.asked_at >= cutoff)
-            .group_by(UnansweredQuestion.question_normalized)
-            .order_by(count.desc(), last_asked.desc(), UnansweredQuestion.question_normalized)
+            select(UnansweredQuestion.question, count, last_day)
+            .where(UnansweredQuestion.day >= first_kept)
+            .group_by(UnansweredQuestion.question)
+            .order_by(count.desc(), last_day.desc(), UnansweredQuestion.question)
             .limit(limit)
         )
         with self._read() as conn:
             return [
-                UnansweredCount(question=question, count=int(n), last_asked=last)
+                UnansweredCount(question=question, count=int(n), last_day=last)
                 for question, n, last in conn.execute(stmt)
             ]

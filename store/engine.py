@@ -2,8 +2,10 @@
 
 SQLite (file URLs such as ``sqlite:///ldn-bot.sqlite3``):
 
-* ``PRAGMA foreign_keys=ON`` and ``busy_timeout`` on every pooled connection, and the
-  database is switched to WAL so readers never block the writer;
+* ``PRAGMA foreign_keys=ON``, ``busy_timeout`` and ``secure_delete=ON`` (deleted content is
+  zeroed, not left in free pages) on every pooled connection, and the database is switched
+  to WAL so readers never block the writer (:func:`checkpoint_sqlite` empties the WAL file
+  after /forget);
 * ``check_same_thread=False`` with a :class:`~sqlalchemy.pool.QueuePool`: a connection is
   used by one thread at a time, so the store may be called from ``asyncio.to_thread``;
 * SQLAlchemy, not the ``sqlite3`` module, emits ``BEGIN``: reads get a real (snapshot)
@@ -81,6 +83,8 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA journal_mode=WAL")
+            # Deleted rows are overwritten with zeros, not left in free space (see forget).
+            cursor.execute("PRAGMA secure_delete=ON")
         finally:
             cursor.close()
 
@@ -88,3 +92,20 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def checkpoint_sqlite(engine: Engine) -> bool:
+    """Copy the WAL into the database file and truncate the WAL to zero bytes, so that rows
+    just deleted (and zeroed by ``secure_delete``) leave no copy in the ``-wal`` file.
+
+    Returns whether the checkpoint completed; it cannot while another connection is reading
+    an older snapshot (the frames then go at the next checkpoint). No-op (True) elsewhere."""
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as conn:
+        # The DBAPI connection is in autocommit mode (see _configure_sqlite); a checkpoint
+        # cannot run inside a transaction, so SQLAlchemy's "begin" is bypassed.
+        dbapi = conn.connection.driver_connection
+        assert dbapi is not None
+        busy, _log, _done = dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return not busy

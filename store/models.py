@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -151,17 +152,22 @@ class ChatPreference(Base):
 
 
 class UnansweredQuestion(Base):
-    """A question the engine could not answer; deliberately not linked to any chat."""
+    """How often a question the engine could not answer was asked on one day (UTC), scrubbed
+    of names and numbers (:mod:`knowledge.scrub`). Deliberately no chat, no time of day and no
+    order of asking: the key is (question, day, status) and a count, and on SQLite the table
+    has no rowid (rows are stored in key order, not in the order they came)."""
 
     __tablename__ = "unanswered_questions"
-    __table_args__ = (CheckConstraint(_in("status", UNANSWERED_STATUSES), name="status"),)
-
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    __table_args__ = (
+        CheckConstraint(_in("status", UNANSWERED_STATUSES), name="status"),
+        CheckConstraint("count > 0", name="count"),
+        {"sqlite_with_rowid": False},
     )
-    question_normalized: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))
-    asked_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+    question: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 @chat_linked()

@@ -137,6 +137,22 @@ async def test_fallback_is_honest_and_keeps_the_question_without_the_chat(bot: R
     await bot.app.bot_data.services.require_recorder().drain()  # type: ignore[union-attr]
     rows = bot.store.unanswered_report(bot.app.bot_data.services.clock(), 90)  # type: ignore[union-attr]
     assert [r.question for r in rows] == ["what is the capital of mongolia"]
+    # What could identify the patient is not kept: neither words nor the time of day.
+    mark = bot.server.mark()
+    bot.server.push_update(
+        factories.private_message(
+            "My name is Jane Smith, call 07700 900123: what is the capital of peru?",
+            user_id=USER,
+        )
+    )
+    await bot.server.wait_for("sendMessage", sent_to(USER), since=mark)
+    await ask(bot, "what is ldn")
+    await bot.app.bot_data.services.require_recorder().drain()  # type: ignore[union-attr]
+    rows = bot.store.unanswered_report(bot.app.bot_data.services.clock(), 90)  # type: ignore[union-attr]
+    assert "my name is [name] call [phone] what is the capital of peru" in [
+        r.question for r in rows
+    ]
+    assert not any("jane" in r.question or "07700" in r.question for r in rows)
     # The look-alike about another drug must not get LDN's side effects.
     params = await ask(bot, "what are the side effects of ibuprofen")
     assert "Potential Side Effects" not in params["text"]

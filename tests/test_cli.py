@@ -263,6 +263,34 @@ def test_unusable_storage_url_is_one_line_and_exit_2(
     assert lines[0].startswith("ldn-bot: ")
 
 
+def test_unanswered_lists_counts_per_question_with_the_last_day(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from store import Store
+
+    db = tmp_path / "bot.sqlite3"
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[storage]\nurl = "sqlite:///{db}"\n', encoding="utf-8")
+    code, out, _ = run(["unanswered", "--config", str(config)], capsys, monkeypatch)
+    assert code == 0 and out == "No unanswered questions in the last 90 days.\n"
+
+    now = datetime.now(UTC)
+    with Store.open(f"sqlite:///{db}") as store:
+        for days_ago in (0, 1, 1):
+            store.record_unanswered("dose at night", "fallback", now - timedelta(days=days_ago))
+        store.record_unanswered("call [phone] about my dose", "clarify", now - timedelta(days=3))
+        store.record_unanswered("expired", "fallback", now - timedelta(days=120))
+    code, out, _ = run(["unanswered", "--config", str(config)], capsys, monkeypatch)
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("Unanswered questions, last 90 days")
+    assert lines[1:] == [
+        f"    3  {now:%Y-%m-%d}  dose at night",
+        f"    1  {now - timedelta(days=3):%Y-%m-%d}  call [phone] about my dose",
+    ]
+
+
 # -- the installed command, as a real process ---------------------------------------------------
 
 SCRIPT = Path(sys.executable).parent / "ldn-bot"

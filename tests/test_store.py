@@ -15,14 +15,16 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, ForeignKey, func, inspect, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from store import (
     ChatRecord,
@@ -30,11 +32,12 @@ from store import (
     Store,
     StoreError,
     UnansweredCount,
+    UnansweredQuestionRow,
     UnknownChatError,
     head_revision,
 )
 from store.engine import create_store_engine
-from store.migrate import MIGRATION_LOCK_KEY
+from store.migrate import MIGRATION_LOCK_KEY, alembic_config
 from store.models import CHAT_LINKED_TABLES, Base
 
 NOW = datetime(2025, 3, 14, 21, 30, tzinfo=UTC)
@@ -396,7 +399,7 @@ def test_forget_chat_deletes_everything_about_it_and_nothing_else(store: Store) 
     assert store.get_preferences(2) == {"language": "en", "reminder_time": "21:00"}
     assert store.started_chat_ids() == [2]
     assert store.unanswered_report(NOW, retention_days=30) == [
-        UnansweredCount("what is ldn", 1, NOW)
+        UnansweredCount("what is ldn", 1, NOW.date())
     ]
 
     assert store.forget_chat(1) == 0  # nothing left, not an error
@@ -424,18 +427,19 @@ def test_every_table_about_a_chat_is_registered_for_forget() -> None:
 # -- unanswered questions ------------------------------------------------------------------
 
 
-def test_unanswered_retention(store: Store) -> None:
+def test_unanswered_retention_is_by_whole_utc_days(store: Store) -> None:
+    # NOW is 2025-03-14 21:30 UTC; 30 days of retention keep 2025-02-12 onwards.
     asked: list[tuple[str, timedelta]] = [
         ("too old", timedelta(days=40)),
-        ("just expired", timedelta(days=30, microseconds=1)),
-        ("on the boundary", timedelta(days=30)),
+        ("the day before", timedelta(days=30, hours=22)),  # 2025-02-11 23:30
+        ("the first day kept", timedelta(days=30, hours=21, minutes=30)),  # 2025-02-12 00:00
         ("recent", timedelta(days=1)),
     ]
     for question, age in asked:
         store.record_unanswered(question, "fallback", NOW - age)
 
     in_window = {entry.question for entry in store.unanswered_report(NOW, retention_days=30)}
-    assert in_window == {"on the boundary", "recent"}
+    assert in_window == {"the first day kept", "recent"}
 
     assert store.purge_unanswered(NOW, retention_days=30) == 2
     assert store.purge_unanswered(NOW, retention_days=30) == 0
@@ -444,28 +448,204 @@ def test_unanswered_retention(store: Store) -> None:
 
 
 def test_unanswered_report_ordering(store: Store) -> None:
-    def ask(question: str, hours_ago: float, status: Any = "fallback") -> None:
-        store.record_unanswered(question, status, NOW - timedelta(hours=hours_ago))
+    def ask(question: str, days_ago: float, status: Any = "fallback") -> None:
+        store.record_unanswered(question, status, NOW - timedelta(days=days_ago))
 
-    for hours_ago in (1.0, 5.0, 9.0):
-        ask("dose timing", hours_ago)
-    for hours_ago in (2.0, 3.0):
-        ask("vivid dreams", hours_ago, "clarify")
-    for hours_ago in (4, 0.5):
-        ask("with alcohol", hours_ago)
+    for days_ago in (1.0, 5.0, 9.0):
+        ask("dose timing", days_ago)
+    for days_ago in (2.0, 3.0):
+        ask("vivid dreams", days_ago, "clarify")
+    ask("with alcohol", 4)
+    ask("with alcohol", 0.5, "clarify")  # another status, same question: counted together
     ask("once", 0.1)
-    ask("ancient", 24 * 90)  # outside retention: neither counted nor listed
-    ask("dose timing", 24 * 90)
+    ask("ancient", 90)  # outside retention: neither counted nor listed
+    ask("dose timing", 90)
 
     report = store.unanswered_report(NOW, retention_days=30)
+    day = NOW.date()
     assert report == [
-        UnansweredCount("dose timing", 3, NOW - timedelta(hours=1)),
-        UnansweredCount("with alcohol", 2, NOW - timedelta(hours=0.5)),
-        UnansweredCount("vivid dreams", 2, NOW - timedelta(hours=2)),
-        UnansweredCount("once", 1, NOW - timedelta(hours=0.1)),
+        UnansweredCount("dose timing", 3, day - timedelta(days=1)),
+        UnansweredCount("with alcohol", 2, day),
+        UnansweredCount("vivid dreams", 2, day - timedelta(days=2)),
+        UnansweredCount("once", 1, day),
     ]
-    assert all(entry.last_asked.tzinfo == UTC for entry in report)
+    assert all(type(entry.last_day) is date for entry in report)
     assert store.unanswered_report(NOW, retention_days=30, limit=2) == report[:2]
+
+
+def test_unanswered_questions_keep_a_day_and_a_count_not_a_time(
+    store: Store, raw_engine: Engine
+) -> None:
+    morning = datetime(2025, 3, 14, 0, 0, 1, tzinfo=UTC)
+    for minutes in (0, 7, 600, 1430):
+        store.record_unanswered("b question", "fallback", morning + timedelta(minutes=minutes))
+    store.record_unanswered("a question", "fallback", morning + timedelta(hours=3))
+    store.record_unanswered("b question", "fallback", morning + timedelta(days=1))
+    store.record_unanswered("b question", "clarify", morning)
+    # A time zone other than UTC still counts on the UTC day.
+    store.record_unanswered(
+        "a question", "fallback", datetime(2025, 3, 15, 1, 0, tzinfo=timezone(timedelta(hours=3)))
+    )
+
+    with raw_engine.connect() as conn:
+        columns = [c["name"] for c in inspect(conn).get_columns("unanswered_questions")]
+        rows = conn.execute(
+            text("SELECT question, day, status, count FROM unanswered_questions")
+        ).all()
+        if store.backend == "sqlite":
+            # No rowid: rows sit in key order, not in the order they came.
+            with pytest.raises(SQLAlchemyError):
+                conn.execute(text("SELECT rowid FROM unanswered_questions"))
+    assert sorted(columns) == ["count", "day", "question", "status"]
+    assert sorted((q, str(d), s, n) for q, d, s, n in rows) == [
+        ("a question", "2025-03-14", "fallback", 2),
+        ("b question", "2025-03-14", "clarify", 1),
+        ("b question", "2025-03-14", "fallback", 4),
+        ("b question", "2025-03-15", "fallback", 1),
+    ]
+
+
+def test_unanswered_batches_and_concurrent_writers_lose_no_count(store: Store) -> None:
+    def write(worker: int) -> None:
+        for i in range(10):
+            store.record_unanswered_many(
+                [
+                    UnansweredQuestionRow("shared", "fallback", NOW),
+                    UnansweredQuestionRow("shared", "fallback", NOW),
+                    UnansweredQuestionRow(f"own {worker}", "clarify", NOW + timedelta(seconds=i)),
+                ]
+            )
+
+    run_in_threads(8, write)
+    report = {r.question: r.count for r in store.unanswered_report(NOW, 1, limit=100)}
+    assert report == {"shared": 160, **{f"own {w}": 10 for w in range(8)}}
+    store.record_unanswered_many([])  # nothing to do is not an error
+
+
+def test_unanswered_questions_are_bounded_in_length(store: Store) -> None:
+    store.record_unanswered("x" * 5000, "fallback", NOW)
+    (entry,) = store.unanswered_report(NOW, 1)
+    assert entry.question == "x" * 1000
+
+
+def test_migration_0004_groups_scrubs_and_forgets_the_old_rows(
+    db_url: str, raw_engine: Engine
+) -> None:
+    with raw_engine.connect() as conn:
+        conn.execution_options(ldn_write=True)
+        with conn.begin():
+            command.upgrade(alembic_config(conn), "0002")
+        with conn.begin():
+            old = [
+                ("what is the capital of mongolia", "fallback", "2025-03-14 09:00:00.000001"),
+                ("what is the capital of mongolia", "fallback", "2025-03-14 23:59:59.999999"),
+                ("what is the capital of mongolia", "clarify", "2025-03-14 10:00:00"),
+                ("what is the capital of mongolia", "fallback", "2025-03-13 10:00:00"),
+                (
+                    "my name is jane smith my nhs number is 485 777 3456",
+                    "fallback",
+                    "2025-03-14 10:00:00",
+                ),
+                (
+                    "email jane at example dot com call # born 03 04 61",
+                    "clarify",
+                    "2025-03-14 11:00:00",
+                ),
+            ]
+            for question, status, asked_at in old:
+                conn.execute(
+                    text(
+                        "INSERT INTO unanswered_questions (question_normalized, status, asked_at)"
+                        " VALUES (:q, :s, :t)"
+                        if raw_engine.dialect.name == "sqlite"
+                        else "INSERT INTO unanswered_questions"
+                        " (question_normalized, status, asked_at)"
+                        " VALUES (:q, :s, CAST(:t AS TIMESTAMP) AT TIME ZONE 'UTC')"
+                    ),
+                    {"q": question, "s": status, "t": asked_at},
+                )
+    with Store.open(db_url) as store:
+        assert store.schema_revision() == head_revision()
+        report = store.unanswered_report(datetime(2025, 3, 14, 12, tzinfo=UTC), 30)
+    assert report == [
+        UnansweredCount("what is the capital of mongolia", 4, date(2025, 3, 14)),
+        UnansweredCount("email [email] call [number] born [number]", 1, date(2025, 3, 14)),
+        UnansweredCount("my name is [name] my nhs number is [number]", 1, date(2025, 3, 14)),
+    ]
+    with raw_engine.connect() as conn:
+        per_day = conn.execute(
+            text(
+                "SELECT day, status, count FROM unanswered_questions"
+                " WHERE question = 'what is the capital of mongolia'"
+            )
+        ).all()
+    assert sorted((str(d), s, n) for d, s, n in per_day) == [
+        ("2025-03-13", "fallback", 1),
+        ("2025-03-14", "clarify", 1),
+        ("2025-03-14", "fallback", 2),
+    ]
+
+
+def test_migration_0004_downgrades_to_one_row_per_count(db_url: str, raw_engine: Engine) -> None:
+    with Store.open(db_url) as store:
+        store.record_unanswered("dose timing", "fallback", NOW)
+        store.record_unanswered("dose timing", "fallback", NOW)
+    with raw_engine.connect() as conn:
+        conn.execution_options(ldn_write=True)
+        with conn.begin():
+            command.downgrade(alembic_config(conn), "0002")
+        with conn.begin():
+            rows = conn.execute(
+                text("SELECT question_normalized, status FROM unanswered_questions")
+            ).all()
+    assert [tuple(r) for r in rows] == [("dose timing", "fallback")] * 2
+
+
+# -- privacy on disk -----------------------------------------------------------------------
+
+
+def test_sqlite_forget_leaves_no_trace_in_the_database_or_wal_files(tmp_path: Path) -> None:
+    path = tmp_path / "forget.sqlite3"
+    secrets = {1: "zebra-striped-secret-one", 2: "okapi-spotted-secret-two"}
+    with Store.open(f"sqlite:///{path}") as store:
+        for chat_id, secret in secrets.items():
+            store.record_chat(chat_id, "private", NOW)
+            store.set_preference(chat_id, "note", secret, NOW)
+        # Chat 1's row is moved into the database file; chat 2's still sits in the WAL.
+        engine = create_store_engine(f"sqlite:///{path}")
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            engine.dispose()
+        store.set_preference(2, "note", secrets[2], NOW + timedelta(seconds=1))
+
+        def on_disk() -> bytes:
+            files = [path, path.with_name(path.name + "-wal")]
+            return b"".join(f.read_bytes() for f in files if f.exists())
+
+        assert all(s.encode() in on_disk() for s in secrets.values())  # the test can fail
+        store.record_chat(3, "private", NOW)
+        store.set_preference(3, "note", "kept-for-chat-three", NOW)
+        store.forget_chat(1)
+        store.forget_chat(2)
+        left = on_disk()
+        assert not any(s.encode() in left for s in secrets.values())
+        assert b"kept-for-chat-three" in left
+        assert store.get_preferences(3) == {"note": "kept-for-chat-three"}
+
+
+def test_sqlite_connections_delete_securely(tmp_path: Path) -> None:
+    # Debian's SQLite is built with secure_delete on by default; others (python.org's macOS
+    # build, for one) are not, and there the store must still turn it on.
+    url = f"sqlite:///{tmp_path / 'secure.sqlite3'}"
+    Store.open(url).close()
+    engine = create_store_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA secure_delete").scalar_one() == 1
+    finally:
+        engine.dispose()
 
 
 # -- events --------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import cast
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -17,8 +16,6 @@ from knowledge.engine import EMPTY
 from store import StoreError, UnansweredStatus
 
 log = logging.getLogger(__name__)
-
-_LONG_NUMBER = re.compile(r"\d{5,}")  # phone numbers, dates of birth, record numbers
 
 
 def addressed_text(message: Message, bot_id: int, bot_username: str) -> str | None:
@@ -69,9 +66,9 @@ async def question(update: Update, context: BotContext) -> None:
     try:
         await remember_chat(update, context)
         if _worth_keeping(reply):
-            kept = _LONG_NUMBER.sub("#", services.engine.normalise(text))
+            # The recorder keeps it scrubbed of names and numbers, with its day, not its time.
             status = cast(UnansweredStatus, reply.status.value)
-            services.require_recorder().add(kept, status, services.clock())
+            services.require_recorder().add(text, status, services.clock())
     except StoreError as exc:
         # The patient has their answer; a bookkeeping failure is the clinic's to see, not theirs.
         log.warning("could not record the question: %s", type(exc).__name__)
