@@ -10,6 +10,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from tests.fakebotapi import FakeBotApi
+from tests.fakebotapi.faults import RateLimits
 
 
 async def _serve(token: str, conn: Connection) -> None:
@@ -27,6 +28,19 @@ async def _serve(token: str, conn: Connection) -> None:
                 for update in args[0]:
                     server.push_update(update)
                 conn.send(None)
+            elif command == "configure":
+                limits, latency = args
+                server.limits = RateLimits(**limits) if limits else None
+                server.latency = latency
+                conn.send(None)
+            elif command == "calls":
+                since = args[0]
+                conn.send(
+                    [
+                        (c.method, c.params.get("chat_id"), c.status, c.time)
+                        for c in server.calls[since:]
+                    ]
+                )
             elif command == "wait":
                 method, count, since = args
                 await server.wait_for_all(method, count=count, since=since, timeout=120)

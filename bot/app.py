@@ -91,7 +91,12 @@ async def _make_sender(application: BotApplication, services: Services) -> Sende
         enabled=config.telegram.rate_limit,
     )
     return Sender(
-        application.bot, bulk_bot=bulk_bot, sleep=services.sleep, on_blocked=on_blocked, pace=pace
+        application.bot,
+        bulk_bot=bulk_bot,
+        sleep=services.sleep,
+        on_blocked=on_blocked,
+        pace=pace,
+        connections=(CONNECTIONS, config.sending.bulk_connections),
     )
 
 

@@ -78,7 +78,7 @@ class SendingConfig:
 
     messages_per_second: float = 29.0  # overall; Telegram allows about 30
     per_chat_per_second: float = 1.0  # in any one chat
-    bulk_connections: int = 4  # HTTP connections of their own for reminders and broadcasts
+    bulk_connections: int = 8  # HTTP connections of their own for reminders and broadcasts
 
 
 @dataclass(frozen=True)

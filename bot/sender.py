@@ -23,6 +23,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -181,15 +182,28 @@ class Pacer:
         self._sleep = sleep
         self._monotonic = monotonic
         self._next = 0.0
+        self._granted: deque[float] = deque()  # moments granted in the last second
+        self._per_window = max(1, int(pace.per_second))
         self._next_in_chat: dict[int, float] = {}
         self._paused: dict[Lane, float] = {Lane.INTERACTIVE: 0.0, Lane.BULK: 0.0}
 
     def _earliest(self, chat_id: int, lane: Lane, now: float) -> float:
-        return max(now, self._next, self._next_in_chat.get(chat_id, 0.0), self._paused[lane])
+        # One moment of catch-up, so that a sender woken a little late does not lose its
+        # moment; and never more than per_second moments in any one second, as Telegram counts.
+        at = max(now - self._gap, self._next, self._next_in_chat.get(chat_id, 0.0))
+        at = max(at, self._paused[lane])
+        granted = self._granted
+        while granted and granted[0] <= at - 1.0:
+            granted.popleft()
+        if len(granted) >= self._per_window:
+            at = max(at, granted[len(granted) - self._per_window] + 1.0)
+        return at
 
     def _reserve(self, chat_id: int, at: float) -> None:
+        sent_at = max(at, self._monotonic())  # a caught-up moment is still sent now
+        self._granted.append(sent_at)
         self._next = at + self._gap
-        self._next_in_chat[chat_id] = at + self._chat_gap
+        self._next_in_chat[chat_id] = sent_at + self._chat_gap
         if len(self._next_in_chat) > self.MAX_CHATS:
             self._next_in_chat = {c: t for c, t in self._next_in_chat.items() if t > at}
 
@@ -207,7 +221,7 @@ class Pacer:
             now = self._monotonic()
             at = self._earliest(chat_id, lane, now)
             if at <= now:
-                self._reserve(chat_id, now)
+                self._reserve(chat_id, at)
                 return
             await self._sleep(at - now)
 
@@ -235,6 +249,7 @@ class Sender:
         on_blocked: Callable[[int], Awaitable[None]] | None = None,
         jitter: Callable[[], float] = random.random,
         pace: Pace | None = None,
+        connections: tuple[int, int] = (3, 8),
     ) -> None:
         self.bot = bot
         self.bulk_bot = bulk_bot or bot
@@ -244,6 +259,13 @@ class Sender:
         self.on_blocked = on_blocked
         self._jitter = jitter
         self.pacer = Pacer(pace or Pace(enabled=False), sleep=sleep, monotonic=monotonic)
+        # At most one call in flight per connection of the lane: a call granted its moment
+        # goes out then, instead of queueing for a connection and arriving in a bunch with
+        # others (which Telegram counts as a burst past its limit).
+        self._in_flight = {
+            Lane.INTERACTIVE: asyncio.Semaphore(connections[0]),
+            Lane.BULK: asyncio.Semaphore(connections[1]),
+        }
 
     def bot_for(self, lane: Lane) -> Bot:
         return self.bulk_bot if lane is Lane.BULK else self.bot
@@ -269,10 +291,11 @@ class Sender:
         attempt = 0
         while True:
             attempt += 1
-            if counted:
-                await self.pacer.wait_turn(chat_id, lane)
             try:
-                value = await make(self.bot_for(lane))
+                async with self._in_flight[lane]:
+                    if counted:
+                        await self.pacer.wait_turn(chat_id, lane)
+                    value = await make(self.bot_for(lane))
             except TelegramError as exc:
                 error = exc
                 verdict = classify(error)
