@@ -107,7 +107,8 @@ class Engine:
 
     def ordinary(self, question: str) -> Reply:
         """The reply as if no safety rule had matched (for evaluating the learned signal)."""
-        return self._ordinary(question, fold(question[:MAX_SAFETY_TEXT]), ())
+        folded = fold(question[:MAX_SAFETY_TEXT])
+        return self._ordinary(question, folded, self._safety.check(folded).set_aside)
 
     def _ordinary(self, question: str, folded: str, set_aside: tuple[str, ...]) -> Reply:
         """The reply when no safety rule matched: a gap, an answer, a clarification, a fallback."""
