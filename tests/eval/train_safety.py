@@ -54,8 +54,10 @@ class Options:
 CHOSEN = Options()
 
 
-def fit(texts: Sequence[str], labels: Sequence[str], options: Options) -> dict[str, object]:
-    """The model as the JSON document that :class:`knowledge.signal.SafetySignal` loads."""
+def fit_sklearn(
+    texts: Sequence[str], labels: Sequence[str], options: Options
+) -> tuple[TfidfVectorizer, LogisticRegression]:
+    """The scikit-learn vectorizer and model, fitted."""
 
     def analyse(text: str) -> list[str]:
         return features(text, options.char_min, options.char_max, options.words)
@@ -76,6 +78,17 @@ def fit(texts: Sequence[str], labels: Sequence[str], options: Options) -> dict[s
         tol=1e-7,
     )
     model.fit(matrix, list(labels))
+    return vectorizer, model
+
+
+def fit(texts: Sequence[str], labels: Sequence[str], options: Options) -> dict[str, object]:
+    """The model as the JSON document that :class:`knowledge.signal.SafetySignal` loads."""
+    return export(*fit_sklearn(texts, labels, options), options)
+
+
+def export(
+    vectorizer: TfidfVectorizer, model: LogisticRegression, options: Options
+) -> dict[str, object]:
     classes = [str(c) for c in model.classes_]
     coef = model.coef_
     intercepts = model.intercept_
@@ -187,6 +200,12 @@ def labels_for(examples: Sequence[splits.TrainingExample], options: Options) -> 
 def train(options: Options = CHOSEN) -> dict[str, object]:
     examples = splits.safety_training_examples()
     return fit([e.message for e in examples], labels_for(examples, options), options)
+
+
+def train_sklearn(options: Options = CHOSEN) -> tuple[TfidfVectorizer, LogisticRegression]:
+    """The same training, returning scikit-learn's objects (to check inference against)."""
+    examples = splits.safety_training_examples()
+    return fit_sklearn([e.message for e in examples], labels_for(examples, options), options)
 
 
 def write(model: dict[str, object], path: Path = DEFAULT_PATH) -> None:
