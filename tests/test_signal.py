@@ -149,6 +149,8 @@ def test_severe_skin_reactions_are_in_the_severe_reaction_rule(engine: Engine) -
     ]
     assert len(skin) >= 5
     assert all(engine.ask(m).entry_id == "severe-reaction" for m in skin)
+    # The signal learned them too: were the rule to miss one, the check-in would still ask.
+    assert all(engine.signal.checkin(fold(m), answered=False) == "severe-reaction" for m in skin)
 
 
 def test_a_bad_signal_file_is_one_clear_error(tmp_path: Path) -> None:
