@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck eval bench clean
+.PHONY: install run test lint typecheck eval eval-safety train-safety bench clean
 
 install: $(STAMP)
 
@@ -24,6 +24,14 @@ test: install
 
 eval: install
 	$(BIN)/python -m tests.eval.evaluate
+
+# The two safety tiers on the held-out batteries (tests/eval/heldout/safety-*.txt): totals only.
+eval-safety: install
+	$(BIN)/python -m tests.eval.safety_eval
+
+# Retrain the learned safety signal from the training side of the split (deterministic).
+train-safety: install
+	$(BIN)/python -m tests.eval.train_safety
 
 bench: install
 	$(BIN)/python bench/bench_engine.py

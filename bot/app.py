@@ -28,6 +28,7 @@ from bot.config import Config, ConfigError
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.errors import error_handler
 from bot.handlers.ask import answer_button, edited_question, question
+from bot.handlers.checkin import checkin_button
 from bot.handlers.forget import forget, forget_button, stale_button
 from bot.handlers.sources import sources
 from bot.handlers.start import help_command, privacy, start
@@ -176,6 +177,7 @@ def build_application(
     application.add_handler(CallbackQueryHandler(answer_button, pattern=r"^[aq]:"))
     application.add_handler(CallbackQueryHandler(topics_button, pattern=r"^t:"))
     application.add_handler(CallbackQueryHandler(forget_button, pattern=r"^f:"))
+    application.add_handler(CallbackQueryHandler(checkin_button, pattern=r"^s:"))
     application.add_handler(CallbackQueryHandler(stale_button))
 
     application.add_error_handler(error_handler)

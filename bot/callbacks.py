@@ -4,6 +4,7 @@
     q:<entry-id>     answer this entry as a new message (example questions under /start)
     t:               the topic categories;  t:<category-id>  the entries of one category
     f:yes / f:no     the /forget confirmation
+    s:<event-id>:h   "I need help now" on a safety check-in;  s:<event-id>:o  "I'm OK"
 
 Never patient data; every value fits Telegram's 64-byte limit because ids are <= 40 chars.
 """
@@ -13,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Action = Literal["a", "q", "t", "f"]
-_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f"})
+Action = Literal["a", "q", "t", "f", "s"]
+_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f", "s"})
+CHECKIN_HELP = "h"
+CHECKIN_OK = "o"
 MAX_BYTES = 64
 
 
@@ -44,6 +47,26 @@ def topics(category_id: str = "") -> str:
 
 def forget(confirm: bool) -> str:
     return Callback("f", "yes" if confirm else "no").encode()
+
+
+def checkin(event_id: int, answer: str) -> str:
+    """A check-in button: the check-in's event id and h (help now) or o (I'm OK)."""
+    if answer not in (CHECKIN_HELP, CHECKIN_OK):
+        raise ValueError(f"unknown check-in answer {answer!r}")
+    return Callback("s", f"{event_id}:{answer}").encode()
+
+
+def decode_checkin(data: str | None) -> tuple[int, str] | None:
+    """(event id, h or o) of a check-in button, or None when malformed."""
+    decoded = decode(data)
+    if decoded is None or decoded.action != "s":
+        return None
+    number, sep, answer = decoded.value.partition(":")
+    if not sep or not number.isascii() or not number.isdigit() or len(number) > 18:
+        return None
+    if answer not in (CHECKIN_HELP, CHECKIN_OK):
+        return None
+    return int(number), answer
 
 
 def decode(data: str | None) -> Callback | None:

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
+from bot import texts
 from bot.config import Config, ConfigError, load_config
-from bot.console import render_text
+from bot.console import HELP_WORDS, OK_WORDS, render_text
 from knowledge import Engine, KnowledgeError, Reply, Status, load
 from store import StoreError
 
@@ -67,6 +68,22 @@ def cmd_chat(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO)
         if question.lower() in {"quit", "exit", "bye"}:
             break
         reply: Reply | None = None
+        if last is not None and last.checkin is not None:
+            # An answer to the check-in: the full safety answer, or a note that all is well.
+            said = question.lower().strip(" .!")
+            answer: str | None = None
+            if said in HELP_WORDS:
+                help_reply = engine.safety_reply(last.checkin)
+                answer = render_text(help_reply) if help_reply is not None else None
+            elif said in OK_WORDS:
+                emergency = engine.clinic.placeholders()["emergency"]
+                answer = texts.CHECKIN_OK_DONE.format(emergency=emergency)
+            if answer is not None:
+                out.write(("" if interactive else f"\nyou> {question}\n") + "bot> ")
+                out.write(answer.replace("\n", "\n     ") + "\n")
+                out.flush()
+                last = None
+                continue
         if last is not None and last.status is Status.CLARIFY and question.isdigit():
             pick = int(question) - 1
             if 0 <= pick < len(last.suggestions):

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import textwrap
 
+from bot import texts
 from knowledge import Reply, Source, Status
+
+HELP_WORDS = frozenset({"help", "h", "i need help now", "i need help"})
+OK_WORDS = frozenset({"ok", "o", "i'm ok", "im ok", "i am ok", "okay"})
 
 
 def source_line(source: Source) -> str:
@@ -13,8 +17,13 @@ def source_line(source: Source) -> str:
 
 
 def render_text(reply: Reply, width: int = 88) -> str:
-    """The reply as a patient would read it in a terminal, sources underneath."""
-    lines = textwrap.wrap(reply.answer, width) or [""]
+    """The reply as a patient would read it in a terminal, sources underneath; a safety
+    check-in (tier 2) first."""
+    lines = []
+    if reply.checkin is not None:
+        lines += textwrap.wrap(f"[check-in] {texts.checkin(reply.checkin)}", width)
+        lines += [f"  (type '{texts.CHECKIN_HELP_BUTTON}' or '{texts.CHECKIN_OK_BUTTON}')", ""]
+    lines += textwrap.wrap(reply.answer, width) or [""]
     if reply.status is Status.CLARIFY:
         lines += [f"  {n}. {s.question}" for n, s in enumerate(reply.suggestions, start=1)]
         lines.append("(type a number to pick one)")

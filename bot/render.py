@@ -8,7 +8,7 @@ from html import escape as _escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import callbacks
+from bot import callbacks, texts
 from bot.texts import escape
 from knowledge import Category, Entry, Reply, Source, Status
 
@@ -172,6 +172,23 @@ def forget_keyboard() -> InlineKeyboardMarkup:
             [
                 InlineKeyboardButton("Yes, delete my data", callback_data=callbacks.forget(True)),
                 InlineKeyboardButton("No, keep it", callback_data=callbacks.forget(False)),
+            ]
+        ]
+    )
+
+
+def checkin_keyboard(event_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.CHECKIN_HELP_BUTTON,
+                    callback_data=callbacks.checkin(event_id, callbacks.CHECKIN_HELP),
+                ),
+                InlineKeyboardButton(
+                    texts.CHECKIN_OK_BUTTON,
+                    callback_data=callbacks.checkin(event_id, callbacks.CHECKIN_OK),
+                ),
             ]
         ]
     )

@@ -82,3 +82,34 @@ UNKNOWN_COMMAND = (
 STALE_BUTTON = "Sorry, that button no longer works. Please ask again or use /topics."
 TOPICS = "<b>Topics</b>\n\nChoose a subject:"
 ERROR = "Sorry, something went wrong on my side. Please try again in a moment."
+
+
+# Tier 2: the learned safety signal thinks a message may be a crisis that no rule recognised.
+# A short, warm question by kind goes first, with two buttons; the ordinary answer follows.
+CHECKIN = {
+    "self-harm": "I want to check on you before I answer. Are you safe right now?",
+    "overdose": (
+        "I want to check on you before I answer. Have you, or someone with you, taken more "
+        "than the usual dose?"
+    ),
+    "severe-reaction": (
+        "I want to check on you before I answer. Are you having a severe reaction right now, "
+        "such as swelling, trouble breathing, or a rash with blisters?"
+    ),
+    "opioids": (
+        "I want to check on you before I answer. Are you taking opioid pain relief, or having "
+        "an operation or emergency treatment? LDN blocks opioids, so the team must know."
+    ),
+}
+CHECKIN_DEFAULT = "I want to check on you before I answer. Are you safe right now?"
+CHECKIN_HELP_BUTTON = "I need help now"
+CHECKIN_OK_BUTTON = "I'm OK"
+CHECKIN_HELP_SENT = "You asked for help. Here is what to do now:"
+CHECKIN_OK_DONE = (
+    "Thank you for letting me know you're OK. If anything changes, tell me or call {emergency}."
+)
+CHECKIN_NOT_YOURS = "Only the person who was asked can answer this check-in."
+
+
+def checkin(kind: str) -> str:
+    return CHECKIN.get(kind, CHECKIN_DEFAULT)

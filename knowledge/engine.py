@@ -1,20 +1,24 @@
 """The one place where a question becomes an answer, a clarification, a fallback or safety.
 
-Order matters and is fixed: safety rules first (they win over everything), then the deliberate
-gaps, then matching. Abstaining is a first-class result: for a patient a wrong confident answer
-is worse than "I don't know".
+Order matters and is fixed: safety rules first (they win over everything: tier 1), then the
+deliberate gaps, then matching. When no rule matched but the learned safety signal says the
+message is likely a crisis (tier 2), the ordinary reply carries a check-in of that kind, which
+the bot and the console show first. Abstaining is a first-class result: for a patient a wrong
+confident answer is worse than "I don't know".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
 
 from knowledge.clinic import ClinicInfo
 from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Matcher, Scored, Weights
-from knowledge.model import Entry, Reply, Status, Suggestion
+from knowledge.model import Entry, Reply, SafetyRule, Status, Suggestion
 from knowledge.normalize import clauses, fold, has_invisible, split_question
 from knowledge.safety import GapChecker, SafetyChecker
+from knowledge.signal import SafetySignal
 
 MAX_QUESTION = 1000  # longer text is cut before matching (never before the safety checks)
 MAX_SAFETY_TEXT = 20_000  # far beyond Telegram's 4,096 characters per message
@@ -43,6 +47,12 @@ class Thresholds:
     max_suggestions: int = 3
 
 
+@cache
+def packaged_signal() -> SafetySignal:
+    """The committed safety signal, loaded once per process."""
+    return SafetySignal.load()
+
+
 class Engine:
     """Answers patients' questions from a loaded knowledge base; pure and thread-safe."""
 
@@ -53,6 +63,7 @@ class Engine:
         *,
         thresholds: Thresholds | None = None,
         weights: Weights | None = None,
+        signal: SafetySignal | None = None,
     ) -> None:
         self.kb = kb
         self.clinic = clinic or ClinicInfo()
@@ -62,7 +73,9 @@ class Engine:
         self.matcher = Matcher(kb.entries, self._normalizer, weights=weights)
         self._safety = SafetyChecker(kb.safety_rules, kb.safety_grammar, dict(kb.fuzzy_names))
         self._gaps = GapChecker(kb.gaps)
+        self.signal = signal or packaged_signal()
         self._entries = {e.id: e for e in kb.entries}
+        self._rules = {r.id: r for r in kb.safety_rules}
 
     @property
     def entries(self) -> tuple[Entry, ...]:
@@ -87,16 +100,18 @@ class Engine:
                 safety = spaced
         rule = safety.rule
         if rule is not None:
-            return Reply(
-                question=question,
-                status=Status.SAFETY,
-                answer=rule.template.format_map(self._fill),
-                entry_id=rule.id,
-                score=100.0,
-                topic=rule.title,
-                sources=rule.sources,
-            )
+            return self._safety_reply(question, rule)
+        reply = self._ordinary(question, folded, safety.set_aside)
+        kind = self.signal.checkin(folded, answered=reply.status is Status.ANSWER)
+        return replace(reply, checkin=kind) if kind is not None else reply
 
+    def ordinary(self, question: str) -> Reply:
+        """The reply as if no safety rule had matched (for evaluating the learned signal)."""
+        folded = fold(question[:MAX_SAFETY_TEXT])
+        return self._ordinary(question, folded, self._safety.check(folded).set_aside)
+
+    def _ordinary(self, question: str, folded: str, set_aside: tuple[str, ...]) -> Reply:
+        """The reply when no safety rule matched: a gap, an answer, a clarification, a fallback."""
         gap = self._gaps.check(folded)
         if gap is not None:
             return Reply(
@@ -115,10 +130,10 @@ class Engine:
         words = self._normalizer.content(normalised)
         if not any(sum(ch.isalpha() for ch in w) >= 2 for w in words):
             return Reply(question=question, status=Status.FALLBACK, answer=EMPTY)
-        if safety.set_aside:
+        if set_aside:
             # "I had tramadol years ago, is LDN addictive?": match what is asked, not the aside,
             # unless too little is left to match on its own.
-            rest = " ".join(c for c in clauses(text) if c not in safety.set_aside)
+            rest = " ".join(c for c in clauses(text) if c not in set_aside)
             rest_normalised = self._normalizer.from_folded(rest)
             if len(self._normalizer.content(rest_normalised)) >= 2:
                 text, normalised = rest, rest_normalised
@@ -131,6 +146,22 @@ class Engine:
                 story = self._normalizer.from_folded(context)
                 return self._decide(question, self.matcher.rank(asked_normalised, context=story))
         return self._decide(question, self.matcher.rank(normalised))
+
+    def safety_reply(self, rule_id: str) -> Reply | None:
+        """The full safety answer of one kind, as when a patient asks for help at a check-in."""
+        rule = self._rules.get(rule_id)
+        return self._safety_reply(rule.title, rule) if rule is not None else None
+
+    def _safety_reply(self, question: str, rule: SafetyRule) -> Reply:
+        return Reply(
+            question=question,
+            status=Status.SAFETY,
+            answer=rule.template.format_map(self._fill),
+            entry_id=rule.id,
+            score=100.0,
+            topic=rule.title,
+            sources=rule.sources,
+        )
 
     def answer_entry(self, entry_id: str) -> Reply | None:
         """The answer for a known entry, as when a patient taps a suggested topic."""

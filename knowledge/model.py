@@ -102,6 +102,16 @@ class Reply:
     topic: str | None = None
     sources: tuple[Source, ...] = ()
     suggestions: tuple[Suggestion, ...] = field(default_factory=tuple)
+    # Tier 2: no safety rule matched, but the learned signal says this may be a crisis of this
+    # kind (a safety rule id): ask first ("Are you safe right now?"), then give the reply.
+    checkin: str | None = None
+
+    @property
+    def tier(self) -> int:
+        """1: a safety rule matched (status safety); 2: a check-in comes first; 0: neither."""
+        if self.status is Status.SAFETY:
+            return 1
+        return 2 if self.checkin is not None else 0
 
     def as_json(self) -> dict[str, object]:
         """The `ldn-bot ask --json` object: exactly these keys."""
@@ -115,6 +125,8 @@ class Reply:
             "suggestions": [
                 {"entry_id": s.entry_id, "question": s.question} for s in self.suggestions
             ],
+            "tier": self.tier,
+            "checkin": self.checkin,
         }
 
 

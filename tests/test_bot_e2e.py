@@ -145,7 +145,11 @@ async def test_fallback_is_honest_and_keeps_the_question_without_the_chat(bot: R
             user_id=USER,
         )
     )
-    await bot.server.wait_for("sendMessage", sent_to(USER), since=mark)
+    await bot.server.wait_for(
+        "sendMessage",
+        lambda c: sent_to(USER)(c) and "I don't have an answer" in c.params["text"],
+        since=mark,
+    )
     await ask(bot, "what is ldn")
     await bot.app.bot_data.services.require_recorder().drain()  # type: ignore[union-attr]
     rows = bot.store.unanswered_report(bot.app.bot_data.services.clock(), 90)  # type: ignore[union-attr]

@@ -24,7 +24,17 @@ from knowledge import Engine, Reply, Status, load
 from knowledge.loader import DEFAULT_PATH
 
 REPO = Path(__file__).resolve().parents[1]
-REPLY_KEYS = {"question", "status", "entry_id", "score", "answer", "sources", "suggestions"}
+REPLY_KEYS = {
+    "question",
+    "status",
+    "entry_id",
+    "score",
+    "answer",
+    "sources",
+    "suggestions",
+    "tier",
+    "checkin",
+}
 AMBIGUOUS = ("side", "effects", "work", "better", "ldn good", "can i take ldn", "when to take")
 READ_TIMEOUT = 60.0
 

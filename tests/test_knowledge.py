@@ -44,7 +44,17 @@ SLIDES = (
     "References",
 )
 
-REPLY_KEYS = {"question", "status", "entry_id", "score", "answer", "sources", "suggestions"}
+REPLY_KEYS = {
+    "question",
+    "status",
+    "entry_id",
+    "score",
+    "answer",
+    "sources",
+    "suggestions",
+    "tier",
+    "checkin",
+}
 # Strings that might be too vague to answer outright; at least one must get a clarification.
 AMBIGUOUS = ("side", "effects", "work", "better", "ldn good", "can i take ldn", "when to take")
 DOI = re.compile(r"10\.\d{4,9}/[-._;()/:A-Za-z0-9]+")

@@ -10,6 +10,7 @@ from telegram.constants import ChatType, MessageEntityType
 
 from bot import callbacks, render, texts
 from bot.context import BotContext
+from bot.handlers.checkin import send_checkin
 from bot.handlers.common import edit_html, remember_chat, send_html
 from knowledge import Reply, Status
 from knowledge.engine import EMPTY
@@ -55,6 +56,8 @@ async def question(update: Update, context: BotContext) -> None:
     reply = services.engine.ask(text)
     # Logged without the text: patients' words and health data stay out of INFO logs.
     log.info("question answered: status=%s entry=%s", reply.status.value, reply.entry_id)
+    if reply.checkin is not None:  # tier 2: ask "are you safe?" before the ordinary answer
+        await send_checkin(update, context, reply.checkin)
     # The patient's answer goes out first; bookkeeping follows.
     await send_html(
         update,
@@ -83,6 +86,8 @@ async def edited_question(update: Update, context: BotContext) -> None:
     if reply.status is Status.SAFETY:
         log.info("edited message answered: status=safety entry=%s", reply.entry_id)
         await send_html(update, context, render.reply_html(reply), urgent=True)
+    elif reply.checkin is not None:
+        await send_checkin(update, context, reply.checkin)
 
 
 def _worth_keeping(reply: Reply) -> bool:

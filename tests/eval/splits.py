@@ -20,7 +20,14 @@ TESTS_DIR: Final = EVAL_DIR.parent
 HELDOUT_DIR: Final = EVAL_DIR / "heldout"
 
 TUNING_QUESTIONS: Final = (EVAL_DIR / "tuning.yaml", EVAL_DIR / "tuning2.yaml")
-SAFETY_TRAINING: Final = (TESTS_DIR / "safety_battery.txt",)
+SAFETY_TRAINING: Final = (
+    TESTS_DIR / "safety_battery.txt",  # EXPECT|message: a rule id or none
+    TESTS_DIR / "safety_known_misses.txt",  # the same format: crises the rules still miss
+    EVAL_DIR / "safety_training.txt",  # KIND|message lines written for the learned signal
+)
+# The knowledge base's own phrasings: everyday LDN questions (none of them a crisis), for the
+# learned safety signal. Not evaluation data: the matcher is built from them.
+KB_ENTRIES: Final = TESTS_DIR.parent / "knowledge" / "data" / "entries.yaml"
 
 # Written from the presentation and the entry catalogue, then scored by every later change:
 # still never tuned on, but no longer blind. New halves in heldout/ are the evidence.
@@ -40,7 +47,52 @@ def heldout_safety_sets() -> list[Path]:
 
 def training_files() -> list[Path]:
     """Everything a tuner or trainer may read."""
-    return [*TUNING_QUESTIONS, *SAFETY_TRAINING]
+    return [*TUNING_QUESTIONS, *SAFETY_TRAINING, KB_ENTRIES]
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingExample:
+    message: str
+    label: str  # a crisis kind (SAFETY_KINDS) or "none"
+    # battery (rule-labelled, look-alikes among its none) | ordinary (an everyday question
+    # written for the signal) | in-scope (a tuning question the knowledge base answers) |
+    # tuning (its other questions) | kb (an entry's phrasing)
+    source: str
+    group: str  # examples that share a writer's section or an entry: kept in one CV fold
+
+
+def safety_training_examples() -> list[TrainingExample]:
+    """Every labelled example the learned safety signal may be trained on, in a fixed order."""
+    import yaml
+
+    out: list[TrainingExample] = []
+    for path in SAFETY_TRAINING:
+        section, previous_comment = 0, False
+        for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if raw.lstrip().startswith("#"):
+                section += not previous_comment
+                previous_comment = True
+                continue
+            previous_comment = False
+            if not raw.strip():
+                continue
+            label, sep, message = raw.partition("|")
+            label = label.strip()
+            source = "ordinary" if label == "ordinary" else "battery"
+            label = {"lookalike": "none", "ordinary": "none"}.get(label, label)
+            if not sep or label not in (*SAFETY_KINDS, "none") or not message.strip():
+                raise ValueError(f"{path.name}, line {number}: expected LABEL|message")
+            out.append(TrainingExample(message.strip(), label, source, f"{path.stem}:{section}"))
+    for path in TUNING_QUESTIONS:
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")):
+            label = str(item["rule"]) if item["expect"] == "safety" else "none"
+            group = f"{path.stem}:{item.get('entry') or item.get('gap') or item['kind']}"
+            source = "in-scope" if item["expect"] == "answer" else "tuning"
+            out.append(TrainingExample(str(item["q"]), label, source, group))
+    for entry in yaml.safe_load(KB_ENTRIES.read_text(encoding="utf-8"))["entries"]:
+        for question in entry["questions"]:
+            out.append(TrainingExample(str(question), "none", "kb", f"kb:{entry['id']}"))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
