@@ -287,7 +287,7 @@ async def test_logs_hold_neither_token_nor_patient_text(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    secret_question = "my very private question about zebra-striped pills"
+    secret_question = "my private question: what colour are zebras"
     async with (
         FakeBotApi(token=TOKEN) as server,
         running_bot(server, make_config(server, tmp_path / "bot.sqlite3")),
