@@ -110,6 +110,7 @@ async def _post_shutdown(application: BotApplication) -> None:
         await services.recorder.drain()
         services.recorder = None
     if services is not None and services.store is not None:
+        await asyncio.to_thread(services.release_locks)
         await asyncio.to_thread(services.store.close)
         services.store = None
 

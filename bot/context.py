@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.recorder import UnansweredRecorder
 from bot.sender import Sender
 from knowledge import Engine
-from store import Store
+from store import ProcessLock, Store
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -44,6 +44,7 @@ class Services:
     sender: Sender | None = None
     bulk_bot: Bot | None = None
     _seen: OrderedDict[int, datetime] = field(default_factory=OrderedDict)
+    _bulk_lock: ProcessLock | None = None
 
     def needs_seen_write(self, chat_id: int, now: datetime) -> bool:
         """Whether this chat's last_seen is worth a database write now: at most one write per
@@ -56,6 +57,19 @@ class Services:
         if len(self._seen) > SEEN_CACHE:
             self._seen.popitem(last=False)
         return True
+
+    async def may_send_bulk(self) -> bool:
+        """Whether this process sends bulk messages now (one process at a time shares
+        Telegram's limit; another takes over when it dies). Jobs that send reminders or
+        broadcasts check this on every tick."""
+        if self._bulk_lock is None:
+            self._bulk_lock = self.require_store().bulk_lock()
+        return await asyncio.to_thread(self._bulk_lock.acquire)
+
+    def release_locks(self) -> None:
+        if self._bulk_lock is not None:
+            self._bulk_lock.release()
+            self._bulk_lock = None
 
     def forget_seen(self, chat_id: int) -> None:
         """The chat's next update records it again (e.g. it was unreachable)."""

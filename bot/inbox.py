@@ -39,7 +39,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 
 from bot.context import BotApplication
 from bot.sender import retry_after_seconds
-from store import ClaimedUpdate, IncomingUpdate, PollerLock, Store, StoreError
+from store import ClaimedUpdate, IncomingUpdate, ProcessLock, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +288,7 @@ class Poller:
         finally:
             await asyncio.to_thread(lock.release)
 
-    async def _poll(self, lock: PollerLock) -> None:
+    async def _poll(self, lock: ProcessLock) -> None:
         bot = self._app.bot
         await bot.delete_webhook()
         last = await asyncio.to_thread(self._store.last_update_id)

@@ -30,7 +30,7 @@ from .chats import ChatKind, ChatRecord, UnansweredCount, UnansweredQuestionRow,
 from .core import Store
 from .errors import MigrationError, StoreError, UnknownChatError
 from .events import EventRecord
-from .inbox import ClaimedUpdate, InboxCounts, IncomingUpdate, PollerLock
+from .inbox import ClaimedUpdate, InboxCounts, IncomingUpdate, ProcessLock
 from .migrate import head_revision
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
     "InboxCounts",
     "IncomingUpdate",
     "MigrationError",
-    "PollerLock",
+    "ProcessLock",
     "Store",
     "StoreError",
     "UnansweredCount",

@@ -27,8 +27,10 @@ from sqlalchemy.orm import aliased
 from .base import StoreBase, _aware
 from .models import InboxUpdate
 
-# Arbitrary, fixed 63-bit key for pg_try_advisory_lock: "the process that calls getUpdates".
+# Arbitrary, fixed 63-bit keys for pg_try_advisory_lock: "the process that calls getUpdates",
+# "the process that sends bulk messages" (so that Telegram's limit is shared).
 POLLER_LOCK_KEY: Final = 0x1D4B_0757_0AE0_0002
+BULK_LOCK_KEY: Final = 0x1D4B_0757_0AE0_0003
 
 PENDING: Final = "pending"
 DONE: Final = "done"
@@ -57,15 +59,17 @@ class InboxCounts:
     failed: int
 
 
-class PollerLock:
-    """Which process may call getUpdates (Telegram allows one caller per bot).
+class ProcessLock:
+    """Which one process does a job: call getUpdates (Telegram allows one caller per bot),
+    or send bulk messages (so that the processes share Telegram's limit).
 
     On PostgreSQL a session advisory lock, held on a connection of its own for as long as
-    the process polls: when the process dies, the connection closes and the lock is free for
-    another process. SQLite serves one process, which always holds it."""
+    the process does the job: when the process dies, the connection closes and the lock is
+    free for another. SQLite serves one process, which always holds it."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, key: int = POLLER_LOCK_KEY) -> None:
         self._engine = engine
+        self._key = key
         self._conn: Connection | None = None
 
     @property
@@ -83,7 +87,7 @@ class PollerLock:
         except SQLAlchemyError:
             return False
         try:
-            got = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": POLLER_LOCK_KEY}))
+            got = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}))
             conn.commit()
         except SQLAlchemyError:
             conn.close()
@@ -112,7 +116,7 @@ class PollerLock:
         if self._conn is None:
             return
         try:
-            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": POLLER_LOCK_KEY})
+            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
             self._conn.commit()
         except SQLAlchemyError:
             pass
@@ -126,9 +130,13 @@ class PollerLock:
 
 
 class InboxQueries(StoreBase):
-    def poller_lock(self) -> PollerLock:
-        """A handle on the getUpdates lock (see :class:`PollerLock`); not yet acquired."""
-        return PollerLock(self._engine)
+    def poller_lock(self) -> ProcessLock:
+        """A handle on the getUpdates lock (see :class:`ProcessLock`); not yet acquired."""
+        return ProcessLock(self._engine, POLLER_LOCK_KEY)
+
+    def bulk_lock(self) -> ProcessLock:
+        """A handle on the bulk-sending lock; not yet acquired."""
+        return ProcessLock(self._engine, BULK_LOCK_KEY)
 
     def store_updates(self, updates: Sequence[IncomingUpdate], now: datetime) -> int:
         """Store a batch of updates in one commit; returns how many were new (an update_id

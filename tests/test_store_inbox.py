@@ -124,6 +124,12 @@ def test_one_poller_at_a_time_on_postgresql(pg_url: str) -> None:
         first.release()
         assert second.acquire()
         second.release()
+        # The bulk-sending lock is another lock: one process may poll while another sends.
+        bulk = two.bulk_lock()
+        assert first.acquire() and bulk.acquire()
+        assert not one.bulk_lock().acquire()
+        first.release()
+        bulk.release()
 
 
 def test_sqlite_serves_one_process_which_always_polls(tmp_path: object) -> None:
