@@ -12,12 +12,17 @@ def source_line(source: Source) -> str:
     return f"{source.label} ({link})" if link else source.label
 
 
-def render_text(reply: Reply, width: int = 88) -> str:
-    """The reply as a patient would read it in a terminal, sources underneath."""
+def render_text(reply: Reply, width: int = 88, *, numbered: bool = True) -> str:
+    """The reply as a patient would read it in a terminal, sources underneath.
+
+    `numbered`: suggestions are numbered for a conversation that reads the number back
+    (`ldn-bot chat`); otherwise they are listed as questions to ask (`ldn-bot ask`)."""
     lines = textwrap.wrap(reply.answer, width) or [""]
-    if reply.status is Status.CLARIFY:
+    if reply.status is Status.CLARIFY and numbered:
         lines += [f"  {n}. {s.question}" for n, s in enumerate(reply.suggestions, start=1)]
         lines.append("(type a number to pick one)")
+    elif reply.status is Status.CLARIFY:
+        lines += [f"  - {s.question}" for s in reply.suggestions]
     if reply.sources:
         lines += ["", "Sources:"]
         lines += [f"  - {source_line(s)}" for s in reply.sources]
