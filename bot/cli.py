@@ -12,7 +12,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -26,6 +26,7 @@ EXIT_PIPE = 141  # as a shell reports a command ended by SIGPIPE
 # The `ldn-bot ask --json -` status of a blank input line (it still gets its own output line,
 # so that output line N answers input line N).
 STATUS_EMPTY = "empty"
+REPLY_STATUSES = frozenset({*(s.value for s in Status), STATUS_EMPTY})
 # JSON allows these raw inside strings, but str.splitlines() and many readers break lines there.
 _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
@@ -46,16 +47,7 @@ def cmd_ask(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO) 
     """Answer one question, or one per stdin line with `-`."""
     engine = build_engine(config)
     if args.question == "-":
-        for line in lines_of(inp):
-            question = line.removesuffix("\n").removesuffix("\r")
-            if not question.strip():
-                if args.json:
-                    out.write(json_line(empty_json(question)))
-                    out.flush()
-                continue
-            reply = engine.ask(question)
-            out.write(json_line(reply.as_json()) if args.json else ask_text(reply) + "\n\n")
-            out.flush()
+        ask_lines(engine, lines_of(inp), out, as_json=args.json)
         return 0
     # A command-line argument that is not valid UTF-8 arrives with lone surrogates.
     question = args.question.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -66,6 +58,21 @@ def cmd_ask(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO) 
     else:
         out.write(ask_text(engine.ask(question)) + "\n")
     return 0
+
+
+def ask_lines(engine: Engine, lines: Iterable[str], out: TextIO, *, as_json: bool) -> None:
+    """One reply per line, flushed as it is written; with `as_json` exactly one output line per
+    input line, blank ones included."""
+    for line in lines:
+        question = line.removesuffix("\n").removesuffix("\r")
+        if not question.strip():
+            if as_json:
+                out.write(json_line(empty_json(question)))
+                out.flush()
+            continue
+        reply = engine.ask(question)
+        out.write(json_line(reply.as_json()) if as_json else ask_text(reply) + "\n\n")
+        out.flush()
 
 
 def ask_text(reply: Reply) -> str:
