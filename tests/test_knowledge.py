@@ -505,6 +505,19 @@ GAP_CASES = [
     ("can LDN treat depression?", "gap-other-conditions"),
     ("can you send me a repeat prescription for my ldn", "gap-prescriptions"),
     ("I'm running out of my LDN capsules", "gap-prescriptions"),
+    ("I threw up an hour after my dose, should I take it again?", "gap-vomiting"),
+    ("can I stop taking LDN suddenly?", "gap-stopping"),
+    ("I want to take a break from ldn over christmas", "gap-stopping"),
+    ("should ldn be kept in the fridge", "gap-storage"),
+    ("I'm flying to Japan, how do I handle the time zones?", "gap-travel"),
+    ("does ldn come as a liquid instead of capsules", "gap-forms"),
+]
+NOT_GAPS = [
+    ("my stomach is churning like I'm going to throw up", "gap-vomiting"),
+    ("can I carry on with physio while on LDN", "gap-travel"),
+    ("can I buy LDN at a drug store", "gap-storage"),
+    ("when will the vivid dreams stop", "gap-stopping"),
+    ("I take my capsule at night, is that right", "gap-forms"),
 ]
 ADVICE = re.compile(
     r"\bmg\b|\d\s*(mg|mcg|ml)\b|\b(it is|it's|is) (safe|fine|ok|okay)\b"
@@ -521,6 +534,11 @@ def test_gap_questions_get_their_gap_and_no_advice(
     assert reply.suggestions == ()
     assert not ADVICE.search(reply.answer), reply.answer
     assert "{" not in reply.answer and "your clinic" in reply.answer
+
+
+@pytest.mark.parametrize(("question", "gap_id"), NOT_GAPS)
+def test_look_alikes_do_not_get_the_gap(engine: Engine, question: str, gap_id: str) -> None:
+    assert engine.ask(question).entry_id != gap_id
 
 
 def test_every_gap_has_a_case() -> None:
