@@ -49,7 +49,9 @@ REPLY_KEYS = {"question", "status", "entry_id", "score", "answer", "sources", "s
 AMBIGUOUS = ("side", "effects", "work", "better", "ldn good", "can i take ldn", "when to take")
 DOI = re.compile(r"10\.\d{4,9}/[-._;()/:A-Za-z0-9]+")
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
-UNVERIFIED = re.compile(r"could not (be )?(verif\w*|found)|not (be )?(verified|found)|unverified")
+UNVERIFIED = re.compile(
+    r"could not (be )?(verif\w*|found|find)|not (be )?(verified|found)|unverified"
+)
 
 
 def shared_dir() -> Path:
