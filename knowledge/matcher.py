@@ -136,6 +136,7 @@ class Matcher:
         self._phrasing_surface = phrasing_surface
         self._phrasing_tokens = phrasing_tokens
         self._phrasing_weight = [sum(self._idf[t] for t in toks) for toks in phrasing_tokens]
+        self._tiebreak = [1e-6 * w for w in self._phrasing_weight]
 
         postings: dict[str, list[int]] = {}
         for pid, toks in enumerate(phrasing_tokens):
@@ -230,18 +231,17 @@ class Matcher:
             for pid in self._postings.get(token, ()):
                 accumulated[pid] = accumulated.get(pid, 0.0) + weight
         if len(accumulated) < self.shortlist:
+            # Common words tie across many phrasings ("dose"): a tiny penalty for a long
+            # phrasing puts the shortest ones, the closest to so short a question, first
+            # (rather than the entries that come first in the file).
+            tiebreak = self._tiebreak
             for token, weight in weights.items():
                 for pid in self._common_postings.get(token, ()):
-                    accumulated[pid] = accumulated.get(pid, 0.0) + weight
+                    accumulated[pid] = accumulated.get(pid, 0.0) + weight - tiebreak[pid]
         if not accumulated:
             return []
         # The same as heapq.nlargest (documented as equivalent), and three times faster here.
-        # Ties (a one-word question found in many phrasings) go to the shortest phrasings, the
-        # closest to it, not to the entries that come first in the file.
-        pweight = self._phrasing_weight
-        shortlist = sorted(accumulated, key=lambda pid: (-accumulated[pid], pweight[pid]))[
-            : self.shortlist
-        ]
+        shortlist = sorted(accumulated, key=accumulated.__getitem__, reverse=True)[: self.shortlist]
 
         query_text = " ".join(tokens)
         surface_text = normalised if focus else context
