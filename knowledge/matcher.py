@@ -226,15 +226,15 @@ class Matcher:
         discounted = {t: weights[t] * self.weights.context for t in extra}
         found = {t: weights[t] * self.weights.context_overlap for t in extra}
 
+        # Words tie across many phrasings ("dose"): a tiny penalty for a long phrasing puts the
+        # shortest ones, the closest to so short a question, first (rather than the entries
+        # that come first in the file).
+        tiebreak = self._tiebreak
         accumulated: dict[int, float] = {}
         for token, weight in weights.items():
             for pid in self._postings.get(token, ()):
-                accumulated[pid] = accumulated.get(pid, 0.0) + weight
+                accumulated[pid] = accumulated.get(pid, 0.0) + weight - tiebreak[pid]
         if len(accumulated) < self.shortlist:
-            # Common words tie across many phrasings ("dose"): a tiny penalty for a long
-            # phrasing puts the shortest ones, the closest to so short a question, first
-            # (rather than the entries that come first in the file).
-            tiebreak = self._tiebreak
             for token, weight in weights.items():
                 for pid in self._common_postings.get(token, ()):
                     accumulated[pid] = accumulated.get(pid, 0.0) + weight - tiebreak[pid]
