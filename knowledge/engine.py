@@ -2,7 +2,10 @@
 
 Order matters and is fixed: safety rules first (they win over everything), then the deliberate
 gaps, then matching. Abstaining is a first-class result: for a patient a wrong confident answer
-is worse than "I don't know".
+is worse than "I don't know". So matching answers only when the best entry is clearly ahead,
+shares a word of its topic or keywords with the question (not only everyday words of its
+phrasings), and, for a one-word question, is the only entry whose topic that word names;
+otherwise it asks back among the close ones.
 """
 
 from __future__ import annotations
