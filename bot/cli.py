@@ -308,6 +308,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # A terminal whose locale cannot show a character gets "?" for it, not a traceback.
+        sys.stdout.reconfigure(errors="replace")
     config_path = getattr(args, "sub_config", None) or args.config
     try:
         config = load_config(config_path)

@@ -513,6 +513,8 @@ GAP_CASES = [
     ("should ldn be kept in the fridge", "gap-storage"),
     ("I'm flying to Japan, how do I handle the time zones?", "gap-travel"),
     ("does ldn come as a liquid instead of capsules", "gap-forms"),
+    ("I was sick an hour after my dose", "gap-vomiting"),
+    ("are ldn drops better than capsules", "gap-forms"),
 ]
 NOT_GAPS = [
     ("my stomach is churning like I'm going to throw up", "gap-vomiting"),
@@ -520,6 +522,12 @@ NOT_GAPS = [
     ("can I buy LDN at a drug store", "gap-storage"),
     ("when will the vivid dreams stop", "gap-stopping"),
     ("I take my capsule at night, is that right", "gap-forms"),
+    ("I have been sick with a cold since starting ldn", "gap-vomiting"),
+    ("since starting ldn I fly off the handle at my kids", "gap-travel"),
+    ("does ldn make you feel too hot at night", "gap-storage"),
+    ("are there other forms of pain relief I can use with ldn", "gap-forms"),
+    ("how do I stop it from giving me nightmares", "gap-stopping"),
+    ("my pain drops in the evening after my dose", "gap-forms"),
 ]
 ADVICE = re.compile(
     r"\bmg\b|\d\s*(mg|mcg|ml)\b|\b(it is|it's|is) (safe|fine|ok|okay)\b"
