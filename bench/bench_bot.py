@@ -32,7 +32,7 @@ from bench.remote_server import RemoteServer  # noqa: E402
 from bot import render  # noqa: E402
 from knowledge import Engine, load  # noqa: E402
 from tests.botharness import TOKEN, make_config, running_bot  # noqa: E402
-from tests.eval.evaluate import HALVES, load_cases  # noqa: E402
+from tests.eval.evaluate import load_cases, split_files  # noqa: E402
 from tests.fakebotapi import factories  # noqa: E402
 
 Runner = Callable[[RemoteServer, Path], AbstractAsyncContextManager[object]]
@@ -116,7 +116,7 @@ async def measure(runner: Runner, users: int, rounds: int, questions: list[str])
 
 
 async def main_async(users: int, rounds: int, repeats: int) -> None:
-    questions = [c.q for c in load_cases(HALVES["tuning"]) if c.expect != "safety"]
+    questions = [c.q for c in load_cases(split_files()["tuning"]) if c.expect != "safety"]
     unpaced: dict[str, Runner] = {
         "bare PTB echo bot": echo_bot,
         "echo bot with answer-sized replies": echo_bot_with_answer_sized_replies,

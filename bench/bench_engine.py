@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from bench.synth_kb import generate  # noqa: E402
 from knowledge import Engine, Status, load  # noqa: E402
 from tests.eval.bm25_reference import BM25Reference  # noqa: E402
-from tests.eval.evaluate import HALVES, load_cases  # noqa: E402
+from tests.eval.evaluate import load_cases, split_files  # noqa: E402
 
 
 def latencies(fn: Callable[[str], object], questions: Sequence[str], repeat: int) -> list[float]:
@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=10_000)
     args = parser.parse_args()
 
-    questions = [c.q for paths in HALVES.values() for c in load_cases(paths)]
+    questions = [c.q for paths in split_files().values() for c in load_cases(paths)]
     kb = load()
     engine = Engine(kb)
     bm25 = BM25Reference(kb)

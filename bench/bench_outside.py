@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.remote_server import RemoteServer  # noqa: E402
-from tests.eval.evaluate import HALVES, load_cases  # noqa: E402
+from tests.eval.evaluate import load_cases, split_files  # noqa: E402
 from tests.fakebotapi import factories  # noqa: E402
 
 TOKEN = "123456:BENCH-outside-token"
@@ -94,7 +94,7 @@ async def run_once(kind: str, questions: list[str], users: int, per_user: int, l
 
 
 async def main_async(repeats: int, level: str) -> None:
-    questions = [c.q for c in load_cases(HALVES["tuning"]) if c.expect != "safety"]
+    questions = [c.q for c in load_cases(split_files()["tuning"]) if c.expect != "safety"]
     rates: dict[str, list[float]] = {"echo": [], "ldn": []}
     ratios = []
     for _ in range(repeats):

@@ -24,7 +24,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot import logredact, texts
-from bot.config import Config, ConfigError
+from bot.config import Config, ConfigError, check_database_moved
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.errors import error_handler
 from bot.handlers.ask import answer_button, edited_question, question
@@ -232,6 +232,7 @@ def run_polling(config: Config) -> int:
         # Fail fast: open (and migrate) the store and reach the Bot API before polling starts.
         services = application.bot_data.services
         assert services is not None
+        check_database_moved(config)
         services.store = Store.open(config.storage.url)
         try:
             username = asyncio.run(_preflight(config))

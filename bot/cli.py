@@ -1,55 +1,114 @@
 """The `ldn-bot` command line: ask, chat, check, run, unanswered.
 
 Bad config or bad YAML ends with one clear line on stderr and exit status 2, never a traceback.
+Input is read as UTF-8 with undecodable bytes replaced; a reader that closes the pipe early
+(`| head -1`) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
 from bot import texts
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, check_database_moved, load_config
 from bot.console import HELP_WORDS, OK_WORDS, render_text
 from knowledge import Engine, KnowledgeError, Reply, Status, load
 from store import StoreError
 
 EXIT_CONFIG = 2
+EXIT_PIPE = 141  # as a shell reports a command ended by SIGPIPE
+# The `ldn-bot ask --json -` status of a blank input line (it still gets its own output line,
+# so that output line N answers input line N).
+STATUS_EMPTY = "empty"
+REPLY_STATUSES = frozenset({*(s.value for s in Status), STATUS_EMPTY})
+# JSON allows these raw inside strings, but str.splitlines() and many readers break lines there.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 def build_engine(config: Config) -> Engine:
     return Engine(load(config.knowledge.path), config.clinic)
 
 
+def lines_of(inp: TextIO) -> TextIO:
+    """`inp` read as UTF-8 lines split at "\\n" only, with undecodable bytes replaced."""
+    buffer = getattr(inp, "buffer", None)
+    if buffer is None:  # already text (tests pass a StringIO)
+        return inp
+    return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace", newline="\n")
+
+
 def cmd_ask(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
     """Answer one question, or one per stdin line with `-`."""
     engine = build_engine(config)
     if args.question == "-":
-        for line in inp:
-            question = line.rstrip("\r\n")
-            if not question.strip():
-                continue
-            reply = engine.ask(question)
-            out.write(_json(reply) if args.json else render_text(reply) + "\n\n")
-            out.flush()
+        ask_lines(engine, lines_of(inp), out, as_json=args.json)
         return 0
-    reply = engine.ask(args.question)
-    out.write(_json(reply) if args.json else render_text(reply) + "\n")
+    # A command-line argument that is not valid UTF-8 arrives with lone surrogates.
+    question = args.question.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if args.json:
+        out.write(
+            json_line(engine.ask(question).as_json() if question.strip() else empty_json(question))
+        )
+    else:
+        out.write(ask_text(engine.ask(question)) + "\n")
     return 0
 
 
-def _json(reply: Reply) -> str:
-    return json.dumps(reply.as_json(), ensure_ascii=False) + "\n"
+def ask_lines(engine: Engine, lines: Iterable[str], out: TextIO, *, as_json: bool) -> None:
+    """One reply per line, flushed as it is written; with `as_json` exactly one output line per
+    input line, blank ones included."""
+    for line in lines:
+        question = line.removesuffix("\n").removesuffix("\r")
+        if not question.strip():
+            if as_json:
+                out.write(json_line(empty_json(question)))
+                out.flush()
+            continue
+        reply = engine.ask(question)
+        out.write(json_line(reply.as_json()) if as_json else ask_text(reply) + "\n\n")
+        out.flush()
+
+
+def ask_text(reply: Reply) -> str:
+    """A reply for `ldn-bot ask`: suggestions are questions to ask next, not numbers to type."""
+    text = render_text(reply, numbered=False)
+    if reply.status is Status.CLARIFY and reply.suggestions:
+        text += (
+            "\n\nTo read one, ask it, for example:\n"
+            f"  ldn-bot ask {json.dumps(reply.suggestions[0].question, ensure_ascii=False)}"
+        )
+    return text
+
+
+def empty_json(question: str) -> dict[str, object]:
+    """The object for a blank line: the same keys as an answer's, status "empty"."""
+    return {
+        "question": question,
+        "status": STATUS_EMPTY,
+        "entry_id": None,
+        "score": 0.0,
+        "answer": "",
+        "sources": [],
+        "suggestions": [],
+    }
+
+
+def json_line(obj: dict[str, object]) -> str:
+    return json.dumps(obj, ensure_ascii=False).translate(_LINE_BREAKS) + "\n"
 
 
 def cmd_chat(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
     """An interactive console conversation with the engine; ends at EOF or 'quit'."""
     engine = build_engine(config)
     interactive = inp.isatty()
+    reader = inp if interactive else lines_of(inp)
     out.write(
         "LDN companion (console). Ask a question about low dose naltrexone; "
         "'quit' or Ctrl-D to leave.\n"
@@ -59,7 +118,7 @@ def cmd_chat(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO)
         if interactive:
             out.write("\nyou> ")
             out.flush()
-        line = inp.readline()
+        line = reader.readline()
         if not line:
             break
         question = line.strip()
@@ -102,6 +161,22 @@ def cmd_check(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO
     engine = build_engine(config)
     kb = engine.kb
     slides = {s.slide for s in kb.sources.values() if s.kind == "slide"}
+    warnings: list[str] = []
+    fill = config.clinic.placeholders()
+    unset = {
+        "name": '"your clinic"',
+        "phone": "no number to call",
+        "emergency_number": '"your local emergency number"',
+        "crisis_line": '"a local crisis line"',
+    }
+    for key, shown in unset.items():
+        if not getattr(config.clinic, key):
+            warnings.append(f"[clinic] {key} is not set: answers show {shown}")
+    if config.old_database is not None:
+        warnings.append(
+            f"a database exists at {config.old_database} but not at the configured place; "
+            "`ldn-bot run` and `ldn-bot unanswered` will refuse to start empty"
+        )
     out.write(
         f"config: {config.source or '(defaults)'}\n"
         f"knowledge: {kb.path}\n"
@@ -110,13 +185,15 @@ def cmd_check(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO
         f"  {len(kb.sources)} sources ({len(slides)} slides)\n"
         f"  {len(kb.safety_rules)} safety rules: {', '.join(r.id for r in kb.safety_rules)}\n"
         f"  {len(kb.gaps)} deliberate gaps: {', '.join(g.id for g in kb.gaps)}\n"
-        f"clinic: phone {'set' if config.clinic.phone else 'NOT SET'}, "
-        f"emergency number {'set' if config.clinic.emergency_number else 'NOT SET'}, "
-        f"crisis line {'set' if config.clinic.crisis_line else 'NOT SET'}\n"
+        "clinic, as answers will show it:\n"
+        f"  contact: {fill['clinic']}\n"
+        f"  emergency: {fill['emergency']}\n"
+        f"  crisis: {fill['crisis']}\n"
         f"telegram: token {'set' if config.telegram.token else 'not set'}, "
         f"server {config.telegram.base_url}\n"
         f"storage: {_safe_url(config.storage.url)}\n"
-        "OK\n"
+        + "".join(f"warning: {w}\n" for w in warnings)
+        + "OK\n"
     )
     return 0
 
@@ -137,6 +214,7 @@ def cmd_unanswered(config: Config, args: argparse.Namespace, out: TextIO, inp: T
     """List questions the bot could not answer, most frequent first."""
     from store import Store
 
+    check_database_moved(config)
     store = Store.open(config.storage.url)
     try:
         now = datetime.now(UTC)
@@ -164,32 +242,95 @@ def cmd_run(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO) 
     return run_polling(config)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ldn-bot", description="The LDN companion bot.")
-    p.add_argument("--config", "-c", help="TOML config file (see config.example.toml)")
-    sub = p.add_subparsers(dest="command", required=True)
+CONFIG_HELP = (
+    "TOML config file (see config.example.toml); relative paths in it are read from its folder"
+)
+NOT_RECORDED = (
+    "It does not record unanswered questions: only the Telegram bot (`ldn-bot run`) keeps\n"
+    "them, for `ldn-bot unanswered`."
+)
 
-    ask = sub.add_parser("ask", help="answer one question ('-' reads one per stdin line)")
-    ask.add_argument("question", help="the question, or - for stdin")
-    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ldn-bot",
+        description="The LDN companion bot: answers patients' questions about low dose "
+        "naltrexone from the clinic's knowledge base, safety first.",
+        epilog="Run `ldn-bot COMMAND --help` for a command's own options.",
+    )
+    p.add_argument("--config", "-c", help=CONFIG_HELP)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(
+            name,
+            help=summary,
+            description=description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sp.add_argument("--config", "-c", dest="sub_config", metavar="CONFIG", help=CONFIG_HELP)
+        return sp
+
+    ask = command(
+        "ask",
+        "answer one question ('-' reads one per stdin line)",
+        "Print the answer to QUESTION as a patient would read it, with its sources. When the\n"
+        "question fits several topics, the suggestions are printed as questions to ask next.\n"
+        "With QUESTION '-', every line of standard input is one question.\n\n" + NOT_RECORDED,
+    )
+    ask.add_argument("question", metavar="QUESTION", help="the question, or - to read stdin")
+    ask.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per question, on one line (with '-', one line per input line; "
+        'a blank line gets status "empty"); see README for the keys',
+    )
     ask.set_defaults(func=cmd_ask)
 
-    chat = sub.add_parser("chat", help="talk to the engine in the console")
+    chat = command(
+        "chat",
+        "talk to the engine in the console",
+        "A console conversation with the same engine the Telegram bot uses. Type a question;\n"
+        "after a clarification, type a suggestion's number to read it. 'quit' or Ctrl-D ends\n"
+        "it. Piped input is read line by line until EOF.\n\n" + NOT_RECORDED,
+    )
     chat.set_defaults(func=cmd_chat)
-    check = sub.add_parser("check", help="validate knowledge base and config")
+    check = command(
+        "check",
+        "validate knowledge base and config",
+        "Load and validate the config, the knowledge base (entries, sources, safety rules,\n"
+        "gaps, lexicon) and print a summary: the clinic details as answers will show them,\n"
+        "with a warning for each one not set. Exit 2 with one line when anything is invalid.",
+    )
     check.set_defaults(func=cmd_check)
-    run = sub.add_parser("run", help="run the Telegram bot (long polling)")
+    run = command(
+        "run",
+        "run the Telegram bot (long polling)",
+        "Validate everything, open (and migrate) the database, reach the Bot API server, then\n"
+        "answer patients on Telegram until SIGINT/SIGTERM. The token comes from the environment\n"
+        "variable LDN_BOT_TOKEN or [telegram] token. Unanswered questions are recorded,\n"
+        "without any link to the chat, for `ldn-bot unanswered`.",
+    )
     run.set_defaults(func=cmd_run)
-    un = sub.add_parser("unanswered", help="questions the bot could not answer, by frequency")
-    un.add_argument("--limit", type=int, default=50)
+    un = command(
+        "unanswered",
+        "questions the bot could not answer, by frequency",
+        "List the questions the Telegram bot could not answer, most frequent first, from the\n"
+        "database in [storage] url (kept [storage] unanswered_retention_days days, without\n"
+        "any link to the chat).",
+    )
+    un.add_argument(
+        "--limit", type=int, default=50, metavar="N", help="show at most N questions (50)"
+    )
     un.set_defaults(func=cmd_unanswered)
-    for sp in (ask, chat, check, run, un):
-        sp.add_argument("--config", "-c", dest="sub_config", help=argparse.SUPPRESS)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # A terminal whose locale cannot show a character gets "?" for it, not a traceback.
+        sys.stdout.reconfigure(errors="replace")
     config_path = getattr(args, "sub_config", None) or args.config
     try:
         config = load_config(config_path)
@@ -202,7 +343,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _pipe_closed()
     return code
+
+
+def _pipe_closed() -> int:
+    """The reader went away: end quietly, without Python's own complaint at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+    return EXIT_PIPE
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ The bot token comes from the environment variable LDN_BOT_TOKEN when set (it win
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -24,6 +26,9 @@ from knowledge import ClinicInfo
 TOKEN_ENV = "LDN_BOT_TOKEN"
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
+# What BotFather hands out: the bot's numeric id, a colon, then the secret part.
+_TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
+_TOKEN_HINT = "digits, a colon, then letters, digits, _ or - (as BotFather gives it)"
 
 
 class ConfigError(Exception):
@@ -95,6 +100,9 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     sending: SendingConfig = field(default_factory=SendingConfig)
     source: Path | None = None  # the file it came from, for messages
+    # A relative SQLite path used to be read from the working folder: the database found there
+    # when none exists yet next to the config file (see `check_database_moved`).
+    old_database: Path | None = None
 
     def require_token(self) -> str:
         token = self.telegram.token
@@ -162,7 +170,7 @@ def from_dict(data: dict[str, Any], where: str = "config", base: Path | None = N
             knowledge_path = base / knowledge_path
 
     t = _section(data, "telegram", TelegramConfig, where)
-    token_text = os.environ.get(TOKEN_ENV) or _optional_text(where, "telegram", t, "token")
+    token_text = _token(where, t)
     telegram = TelegramConfig(
         token=Secret(token_text) if token_text else None,
         base_url=_url(
@@ -198,6 +206,8 @@ def from_dict(data: dict[str, Any], where: str = "config", base: Path | None = N
     telegram = replace(telegram, rate_limit=rate_limit)
     if telegram.poll_timeout < 0:
         raise ConfigError(f"{where}: [telegram] poll_timeout must not be negative")
+    if not (math.isfinite(telegram.connect_timeout) and telegram.connect_timeout > 0):
+        raise ConfigError(f"{where}: [telegram] connect_timeout must be more than 0 seconds")
 
     s = _section(data, "storage", StorageConfig, where)
     url = _typed(where, "storage", "url", s.get("url", StorageConfig.url), str)
@@ -209,6 +219,9 @@ def from_dict(data: dict[str, Any], where: str = "config", base: Path | None = N
         raise ConfigError(
             f"{where}: [storage] url must be a sqlite:///FILE or postgresql+psycopg://... URL"
         )
+    old_database = None
+    if backend == "sqlite" and base is not None:
+        url, old_database = _sqlite_beside(url, base)
     retention = _typed(
         where,
         "storage",
@@ -231,6 +244,54 @@ def from_dict(data: dict[str, Any], where: str = "config", base: Path | None = N
         storage=StorageConfig(url=url, unanswered_retention_days=retention),
         logging=LoggingConfig(level=level),
         sending=_sending(data, where),
+        old_database=old_database,
+    )
+
+
+def _token(where: str, values: dict[str, Any]) -> str | None:
+    """The token from the environment (it wins) or the file, checked for its shape; the
+    message never shows it."""
+    env = os.environ.get(TOKEN_ENV, "").strip()
+    if env:
+        if not _TOKEN_SHAPE.fullmatch(env):
+            raise ConfigError(f"the environment variable {TOKEN_ENV} must be {_TOKEN_HINT}")
+        return env
+    text = _optional_text(where, "telegram", values, "token")
+    if text is not None and not _TOKEN_SHAPE.fullmatch(text):
+        raise ConfigError(f"{where}: [telegram] token must be {_TOKEN_HINT}")
+    return text
+
+
+def _sqlite_beside(url: str, base: Path) -> tuple[str, Path | None]:
+    """A relative SQLite file resolved against the config file's folder, like [knowledge] path.
+
+    Also returns where the file used to be looked for (the working folder) when a database is
+    there and none is at the new place, so that nobody silently starts on an empty one."""
+    parsed = make_url(url)
+    database = parsed.database
+    if (
+        not database
+        or database == ":memory:"
+        or database.startswith("file:")
+        or Path(database).expanduser().is_absolute()
+    ):
+        return url, None
+    relative = Path(database).expanduser()
+    resolved = (base / relative).resolve()
+    old = (Path.cwd() / relative).resolve()
+    moved = old if old != resolved and old.is_file() and not resolved.exists() else None
+    return parsed.set(database=str(resolved)).render_as_string(hide_password=False), moved
+
+
+def check_database_moved(config: Config) -> None:
+    """Refuse to start on an empty database when the one in use sits at the old place."""
+    if config.old_database is None:
+        return
+    new = make_url(config.storage.url).database
+    raise ConfigError(
+        f"no database at {new}, but one at {config.old_database}: a relative [storage] url is "
+        f"now read from the config file's folder; move the file there or set "
+        f'url = "sqlite:///{config.old_database}"'
     )
 
 
@@ -262,12 +323,24 @@ def load_config(path: Path | str | None) -> Config:
         return from_dict({})
     file = Path(path)
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = file.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {file}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError(
+            f"{file}: starts with a byte-order mark (BOM); save it as UTF-8 without BOM"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{file}: not UTF-8 text (byte {exc.start + 1}); save it as UTF-8"
+        ) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{file}: not valid TOML: {' '.join(str(exc).split())}") from None
     config = from_dict(data, where=str(file), base=file.resolve().parent)
     return replace(config, source=file)

@@ -16,17 +16,22 @@ def source_line(source: Source) -> str:
     return f"{source.label} ({link})" if link else source.label
 
 
-def render_text(reply: Reply, width: int = 88) -> str:
+def render_text(reply: Reply, width: int = 88, *, numbered: bool = True) -> str:
     """The reply as a patient would read it in a terminal, sources underneath; a safety
-    check-in (tier 2) first."""
+    check-in (tier 2) first.
+
+    `numbered`: suggestions are numbered for a conversation that reads the number back
+    (`ldn-bot chat`); otherwise they are listed as questions to ask (`ldn-bot ask`)."""
     lines = []
     if reply.checkin is not None:
         lines += textwrap.wrap(f"[check-in] {texts.checkin(reply.checkin)}", width)
         lines += [f"  (type '{texts.CHECKIN_HELP_BUTTON}' or '{texts.CHECKIN_OK_BUTTON}')", ""]
     lines += textwrap.wrap(reply.answer, width) or [""]
-    if reply.status is Status.CLARIFY:
+    if reply.status is Status.CLARIFY and numbered:
         lines += [f"  {n}. {s.question}" for n, s in enumerate(reply.suggestions, start=1)]
         lines.append("(type a number to pick one)")
+    elif reply.status is Status.CLARIFY:
+        lines += [f"  - {s.question}" for s in reply.suggestions]
     if reply.sources:
         lines += ["", "Sources:"]
         lines += [f"  - {source_line(s)}" for s in reply.sources]

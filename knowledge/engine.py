@@ -4,7 +4,10 @@ Order matters and is fixed: safety rules first (they win over everything: tier 1
 deliberate gaps, then matching. When no rule matched but the learned safety signal says the
 message is likely a crisis (tier 2), the ordinary reply carries a check-in of that kind, which
 the bot and the console show first. Abstaining is a first-class result: for a patient a wrong
-confident answer is worse than "I don't know".
+confident answer is worse than "I don't know". So matching answers only when the best entry is
+clearly ahead, shares a word of its topic or keywords with the question (not only everyday
+words of its phrasings), and, for a one-word question, is the only entry whose topic that word
+names; otherwise it asks back among the close ones.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ class Thresholds:
     clarify: float = 45.0  # below this, fall back
     window: float = 15.0  # suggest entries within this distance of the best one
     max_suggestions: int = 3
+    # A one-word question ("dose") fits several entries more often than not: answer it only
+    # when the best entry is this far ahead, else offer the close ones.
+    short_margin: float = 10.0
 
 
 @cache
@@ -144,8 +150,14 @@ class Engine:
             asked_normalised = self._normalizer.from_folded(asked)
             if self._normalizer.content(asked_normalised):
                 story = self._normalizer.from_folded(context)
-                return self._decide(question, self.matcher.rank(asked_normalised, context=story))
-        return self._decide(question, self.matcher.rank(normalised))
+                return self._decide(
+                    question,
+                    self.matcher.rank(asked_normalised, context=story),
+                    short=False,
+                )
+        return self._decide(
+            question, self.matcher.rank(normalised), short=len(self.matcher.tokens(normalised)) <= 1
+        )
 
     def safety_reply(self, rule_id: str) -> Reply | None:
         """The full safety answer of one kind, as when a patient asks for help at a check-in."""
@@ -181,14 +193,29 @@ class Engine:
             sources=entry.sources,
         )
 
-    def _decide(self, question: str, ranked: list[Scored]) -> Reply:
+    def _decide(self, question: str, ranked: list[Scored], *, short: bool) -> Reply:
         t = self.thresholds
         best = ranked[0].score if ranked else 0.0
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if ranked and best >= t.answer and best - runner_up >= t.margin:
+        margin = t.short_margin if short else t.margin
+        # A one-word question that is a topic word of the runner-up too ("dose": the starting
+        # dose, the dose to take, raising it) is a choice for the patient, not for us.
+        shared = short and len(ranked) > 1 and ranked[1].specific and runner_up >= t.clarify
+        if (
+            ranked
+            and not shared
+            and best >= t.answer
+            and best - runner_up >= margin
+            # Sharing only everyday words with an entry ("can I take it on a plane" and "can I
+            # take it in the morning") is not a reason to answer with it.
+            and ranked[0].on_topic
+        ):
             return self._answer(question, ranked[0].entry, best)
         if ranked and best >= t.clarify:
-            close = [s for s in ranked if s.score >= max(t.clarify, best - t.window)]
+            if shared:
+                close = [s for s in ranked if s.specific and s.score >= t.clarify]
+            else:
+                close = [s for s in ranked if s.score >= max(t.clarify, best - t.window)]
             suggestions = tuple(
                 Suggestion(s.entry.id, s.entry.questions[0]) for s in close[: t.max_suggestions]
             )

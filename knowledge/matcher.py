@@ -50,6 +50,12 @@ class Scored:
     entry: Entry
     score: float  # 0-100
     phrasing: str
+    # Whether the question shares a word with the entry's topic or keywords (its subject), not
+    # only everyday words of its phrasings ("can", "feel", "start"), which alone never answer.
+    on_topic: bool = True
+    # ... and a word of its subject that names few entries ("dose", not "ldn"): for one-word
+    # questions that fit several entries.
+    specific: bool = True
 
 
 def stem(word: str) -> str:
@@ -74,6 +80,7 @@ class Matcher:
         weights: Weights | None = None,
         shortlist: int = 40,
         common_share: float = 0.2,
+        subject_share: float = 0.15,
     ) -> None:
         self.entries = tuple(entries)
         self.normalizer = normalizer
@@ -85,16 +92,20 @@ class Matcher:
         phrasing_surface: list[str] = []
         phrasing_tokens: list[frozenset[str]] = []
         entry_vocab: list[frozenset[str]] = []
+        entry_subject: list[frozenset[str]] = []
         raw_vocab: set[str] = set()
         for index, entry in enumerate(self.entries):
             texts = [*entry.questions, entry.topic, *entry.keywords]
             vocab: set[str] = set()
-            for text in texts:
+            subject: set[str] = set()
+            for position, text in enumerate(texts):
                 norm = normalizer.text(text)
                 words = normalizer.content(norm)
                 raw_vocab.update(norm.split())
                 stems = [stem(w) for w in words]
                 vocab.update(stems)
+                if position >= len(entry.questions):
+                    subject.update(stems)
                 if not stems:
                     continue
                 phrasing_entry.append(index)
@@ -102,6 +113,7 @@ class Matcher:
                 phrasing_surface.append(norm)
                 phrasing_tokens.append(frozenset(stems))
             entry_vocab.append(frozenset(vocab))
+            entry_subject.append(frozenset(subject))
 
         n = max(len(self.entries), 1)
         df: dict[str, int] = {}
@@ -111,11 +123,20 @@ class Matcher:
         self._idf = {t: math.log((n + 1) / (d + 0.5)) for t, d in df.items()}
         self._idf_unknown = self.weights.unknown * math.log((n + 1) / 0.5)
         self._entry_vocab = entry_vocab
+        # A word in the subject of many entries ("ldn", "pain") names none of them.
+        subject_df: dict[str, int] = {}
+        for subject_words in entry_subject:
+            for token in subject_words:
+                subject_df[token] = subject_df.get(token, 0) + 1
+        generic = {t for t, d in subject_df.items() if d > max(3, subject_share * n)}
+        self._entry_subject = entry_subject
+        self._entry_specific = [words - generic for words in entry_subject]
         self._phrasing_entry = phrasing_entry
         self._phrasing_text = phrasing_text
         self._phrasing_surface = phrasing_surface
         self._phrasing_tokens = phrasing_tokens
         self._phrasing_weight = [sum(self._idf[t] for t in toks) for toks in phrasing_tokens]
+        self._tiebreak = [1e-6 * w for w in self._phrasing_weight]
 
         postings: dict[str, list[int]] = {}
         for pid, toks in enumerate(phrasing_tokens):
@@ -136,6 +157,15 @@ class Matcher:
         for known in self._vocab:
             by_initial.setdefault(known[:1], []).append(known)
         self._vocab_by_initial = {k: tuple(v) for k, v in by_initial.items()}
+        # Topic words (from topics and keywords) are worth a second edit in a long word:
+        # "titrait" is "titrate", and no everyday word is that close to it.
+        topic_words: dict[str, set[str]] = {}
+        for entry in self.entries:
+            for text in (entry.topic, *entry.keywords):
+                for word in normalizer.content(normalizer.text(text)):
+                    if len(word) >= 7 and word.isalpha():
+                        topic_words.setdefault(word[:1], set()).add(word)
+        self._topic_by_initial = {k: tuple(sorted(v)) for k, v in topic_words.items()}
         self._correct = lru_cache(maxsize=8192)(self._correct_uncached)
 
     # -- question side ---------------------------------------------------------------------
@@ -148,6 +178,9 @@ class Matcher:
         max_edits = 1 if len(word) < 8 else 2
         candidates = self._vocab_by_initial.get(word[0], ())
         best = process.extractOne(word, candidates, scorer=OSA.distance, score_cutoff=max_edits)
+        if best is None and max_edits == 1 and len(word) >= 7:
+            topic = self._topic_by_initial.get(word[0], ())
+            best = process.extractOne(word, topic, scorer=OSA.distance, score_cutoff=2)
         if best is None:
             return word
         lexicon = self.normalizer.lexicon
@@ -193,14 +226,18 @@ class Matcher:
         discounted = {t: weights[t] * self.weights.context for t in extra}
         found = {t: weights[t] * self.weights.context_overlap for t in extra}
 
+        # Words tie across many phrasings ("dose"): a tiny penalty for a long phrasing puts the
+        # shortest ones, the closest to so short a question, first (rather than the entries
+        # that come first in the file).
+        tiebreak = self._tiebreak
         accumulated: dict[int, float] = {}
         for token, weight in weights.items():
             for pid in self._postings.get(token, ()):
-                accumulated[pid] = accumulated.get(pid, 0.0) + weight
+                accumulated[pid] = accumulated.get(pid, 0.0) + weight - tiebreak[pid]
         if len(accumulated) < self.shortlist:
             for token, weight in weights.items():
                 for pid in self._common_postings.get(token, ()):
-                    accumulated[pid] = accumulated.get(pid, 0.0) + weight
+                    accumulated[pid] = accumulated.get(pid, 0.0) + weight - tiebreak[pid]
         if not accumulated:
             return []
         # The same as heapq.nlargest (documented as equivalent), and three times faster here.
@@ -257,6 +294,12 @@ class Matcher:
 
         ranked = sorted(best.items(), key=lambda item: item[1][0], reverse=True)[:limit]
         return [
-            Scored(self.entries[i], round(score, 2), self._phrasing_text[pid])
+            Scored(
+                self.entries[i],
+                round(score, 2),
+                self._phrasing_text[pid],
+                on_topic=not self._entry_subject[i].isdisjoint(tokens),
+                specific=not self._entry_specific[i].isdisjoint(tokens),
+            )
             for i, (score, pid) in ranked
         ]

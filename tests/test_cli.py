@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.config import load_config
 from knowledge import Engine, Reply, Status, load
 from knowledge.loader import DEFAULT_PATH
 
@@ -110,8 +111,9 @@ def test_ask_json_from_stdin_prints_one_line_per_question_in_order(
     code, out, err = run(["ask", "--json", "-"], capsys, monkeypatch, stdin)
     assert (code, err) == (0, "")
     replies = [json.loads(line) for line in out.splitlines()]
-    assert [r["question"] for r in replies] == questions
-    assert [r["status"] for r in replies] == ["answer", "safety", "fallback"]
+    # The blank line gets its own line too, so that output line N answers input line N.
+    assert [r["question"] for r in replies] == [questions[0], "", *questions[1:]]
+    assert [r["status"] for r in replies] == ["answer", "empty", "safety", "fallback"]
     assert all(set(r) == REPLY_KEYS for r in replies)
 
 
@@ -352,3 +354,200 @@ def test_ask_json_stdin_answers_each_line_as_it_arrives(command: list[str]) -> N
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             with contextlib.suppress(OSError):
                 stream.close()
+
+
+def _ask_process(stdin: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONUNBUFFERED", "LDN_BOT_TOKEN"}}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "ask", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=REPO,
+        env=env,
+        timeout=READ_TIMEOUT,
+        check=False,
+    )
+
+
+def test_ask_json_stdin_decodes_bad_utf8_and_keeps_one_line_per_line() -> None:
+    stdin = (
+        b"What is LDN?\n\xff\xfe broken \xc3(\n\n   \nwhat\xe2\x80\xa8dose\r\nlast line no newline"
+    )
+    proc = _ask_process(stdin, "--json", "-")
+    assert (proc.returncode, proc.stderr) == (0, b"")
+    lines = proc.stdout.decode("utf-8").split("\n")
+    assert lines[-1] == ""
+    replies = [json.loads(line) for line in lines[:-1]]
+    assert [r["question"] for r in replies] == [
+        "What is LDN?",
+        "\ufffd\ufffd broken \ufffd(",
+        "",
+        "   ",
+        "what\u2028dose",
+        "last line no newline",
+    ]
+    assert [r["status"] for r in replies][2:4] == ["empty", "empty"]
+    # A line separator inside a question is escaped, so no reader splits the output line there.
+    assert "\u2028" not in proc.stdout.decode("utf-8")
+    assert len(proc.stdout.decode("utf-8").splitlines()) == len(replies)
+
+
+def test_ask_into_a_closed_pipe_ends_quietly() -> None:
+    questions = b"What is LDN?\n" * 3000
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONUNBUFFERED", "LDN_BOT_TOKEN"}}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask", "--json", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=env,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    try:
+        # The reader takes one line and goes away, as `| head -1` does.
+        pool = ThreadPoolExecutor(max_workers=1)
+        feeder = pool.submit(_feed, proc.stdin, questions)
+        assert json.loads(proc.stdout.readline())["status"] == "answer"
+        proc.stdout.close()
+        code = proc.wait(timeout=READ_TIMEOUT)
+        feeder.result(timeout=READ_TIMEOUT)
+        pool.shutdown(wait=True)
+        err = proc.stderr.read()
+        assert err == b"", err
+        assert code in (0, 141)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+
+
+def _feed(stream: io.BufferedWriter | object, data: bytes) -> None:
+    with contextlib.suppress(BrokenPipeError, OSError):
+        stream.write(data)  # type: ignore[attr-defined]
+        stream.close()  # type: ignore[attr-defined]
+
+
+def test_ask_json_argument_that_is_blank_gets_the_empty_status(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["ask", "--json", "  "], capsys, monkeypatch)
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == REPLY_KEYS and data["status"] == "empty"
+
+
+def test_ask_prints_suggestions_as_questions_to_ask_next(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, engine: Engine
+) -> None:
+    clarify = clarify_case(engine)
+    code, out, _ = run(["ask", clarify.question], capsys, monkeypatch)
+    assert code == 0
+    assert "number" not in out
+    for suggestion in clarify.suggestions:
+        assert f"  - {suggestion.question}\n" in out
+    assert f'ldn-bot ask "{clarify.suggestions[0].question}"' in out
+
+
+# -- help ---------------------------------------------------------------------------------------
+
+COMMANDS = ("ask", "chat", "check", "run", "unanswered")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_help_says_what_it_does_and_lists_config(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "--config" in out and "config.example.toml" in out
+    usage, _, rest = out.partition("\n\n")
+    assert usage.startswith(f"usage: ldn-bot {command}")
+    description = rest.partition("\n\n")[0]
+    assert len(description.split()) >= 8, description  # a sentence, not just the name
+    if command in ("ask", "chat"):
+        assert "does not record unanswered questions" in " ".join(out.split())
+
+
+def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in COMMANDS:
+        assert f"    {command} " in out
+
+
+# -- check shows what answers will say ----------------------------------------------------------
+
+
+def test_check_shows_the_clinic_values_and_warns_on_unset_ones(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        '[clinic]\nname = "Hill Pain Clinic"\nphone = "0113 496 0000"\nemergency_number = "999"\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run(["check", "--config", str(config)], capsys, monkeypatch)
+    assert code == 0
+    fill = load_config(config).clinic.placeholders()
+    assert f"contact: {fill['clinic']}\n" in out and "Hill Pain Clinic on 0113 496 0000" in out
+    assert "emergency: 999\n" in out
+    warnings = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        'warning: [clinic] crisis_line is not set: answers show "a local crisis line"'
+    ]
+
+
+def test_check_warns_for_every_unset_clinic_value(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["check"], capsys, monkeypatch)
+    assert code == 0 and out.splitlines()[-1] == "OK"
+    warned = {line.split()[2] for line in out.splitlines() if line.startswith("warning: [clinic]")}
+    assert warned == {"name", "phone", "emergency_number", "crisis_line"}
+
+
+# -- the database next to the config file ------------------------------------------------------
+
+
+def test_unanswered_from_another_folder_reads_the_database_beside_the_config(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from store import Store, UnansweredQuestionRow
+
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "bot.toml").write_text('[storage]\nurl = "sqlite:///ldn.db"\n', encoding="utf-8")
+    store = Store.open(f"sqlite:///{conf / 'ldn.db'}")
+    try:
+        row = UnansweredQuestionRow("can i swim on ldn", "fallback", datetime.now(UTC))
+        store.record_unanswered_many([row])
+    finally:
+        store.close()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    code, out, err = run(["unanswered", "--config", "../conf/bot.toml"], capsys, monkeypatch)
+    assert (code, err) == (0, "")
+    assert "can i swim on ldn" in out
+    assert not (tmp_path / "elsewhere" / "ldn.db").exists()
+
+
+def test_unanswered_refuses_to_start_empty_when_the_database_is_at_the_old_place(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "bot.toml").write_text('[storage]\nurl = "sqlite:///ldn.db"\n', encoding="utf-8")
+    (tmp_path / "ldn.db").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["unanswered", "--config", "conf/bot.toml"], capsys, monkeypatch)
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ldn-bot: no database at ")
+    assert not (conf / "ldn.db").exists()

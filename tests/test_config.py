@@ -13,6 +13,7 @@ from bot.config import (
     Config,
     ConfigError,
     Secret,
+    check_database_moved,
     load_config,
 )
 from knowledge import ClinicInfo
@@ -28,7 +29,8 @@ def write(tmp_path: Path, text: str, name: str = "bot.toml") -> Path:
     return path
 
 
-def assert_defaults(config: Config) -> None:
+def assert_defaults(config: Config, folder: Path | None = None) -> None:
+    """The defaults; `folder` is the config file's, against which the database file is read."""
     assert config.clinic == ClinicInfo()
     assert config.knowledge.path is None
     assert config.telegram.token is None
@@ -37,7 +39,8 @@ def assert_defaults(config: Config) -> None:
     assert config.telegram.poll_timeout == 30
     assert config.telegram.connect_timeout == 10.0
     assert config.telegram.rate_limit is True
-    assert config.storage.url == "sqlite:///ldn-bot.sqlite3"
+    database = "ldn-bot.sqlite3" if folder is None else f"{folder.resolve()}/ldn-bot.sqlite3"
+    assert config.storage.url == f"sqlite:///{database}"
     assert config.storage.unanswered_retention_days == 90
     assert config.logging.level == "INFO"
 
@@ -54,7 +57,7 @@ def test_no_file_gives_the_defaults() -> None:
 def test_an_empty_file_gives_the_defaults(tmp_path: Path) -> None:
     path = write(tmp_path, "")
     config = load_config(path)
-    assert_defaults(config)
+    assert_defaults(config, folder=tmp_path)
     assert config.source == path
 
 
@@ -184,6 +187,16 @@ BAD_VALUES = [
     ("[storage]\nunanswered_retention_days = 1.5\n", "[storage] unanswered_retention_days"),
     ("[storage]\nurl = 5\n", "[storage] url"),
     ('[logging]\nlevel = "LOUD"\n', "[logging] level"),
+    ("[telegram]\nconnect_timeout = -1\n", "[telegram] connect_timeout"),
+    ("[telegram]\nconnect_timeout = 0\n", "[telegram] connect_timeout"),
+    ("[telegram]\nconnect_timeout = nan\n", "[telegram] connect_timeout"),
+    ("[telegram]\nconnect_timeout = inf\n", "[telegram] connect_timeout"),
+    ('[telegram]\ntoken = "not-a-token"\n', "[telegram] token"),
+    ('[telegram]\ntoken = "123456"\n', "[telegram] token"),
+    ('[telegram]\ntoken = "abc:DEF"\n', "[telegram] token"),
+    ('[telegram]\ntoken = "123456:has space"\n', "[telegram] token"),
+    ('[telegram]\ntoken = "123456:ABC/../x"\n', "[telegram] token"),
+    ('[telegram]\ntoken = "123456:"\n', "[telegram] token"),
     ('clinic = "Main Street"\n', "[clinic] must be a table"),
     ('[clinic]\nfax = "555-0100"\n', "unknown key [clinic] fax"),
     ('[weather]\ncity = "Leeds"\n', "unknown section [weather]"),
@@ -198,6 +211,36 @@ def test_bad_values_are_one_clear_line(tmp_path: Path, text: str, names: str) ->
     message = str(caught.value)
     assert message.startswith(f"{path}: ")
     assert names in message
+    assert "\n" not in message
+
+
+def test_a_bad_token_is_never_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, '[telegram]\ntoken = "123456:secret part"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "secret" not in str(caught.value)
+    monkeypatch.setenv(TOKEN_ENV, "123456:secret/part")
+    with pytest.raises(ConfigError) as caught:
+        load_config(None)
+    assert TOKEN_ENV in str(caught.value) and "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        (b'[clinic]\nname = "Caf\xe9 clinic"\n', "not UTF-8"),  # Latin-1
+        (b"\xff\xfe[\x00c\x00", "not UTF-8"),  # UTF-16
+        (b'\xef\xbb\xbf[clinic]\nname = "x"\n', "byte-order mark"),
+        (b'[clinic]\nname = "a\x00b"\n', "not valid TOML"),
+    ],
+)
+def test_undecodable_files_are_one_clear_line(tmp_path: Path, raw: bytes, names: str) -> None:
+    path = tmp_path / "bot.toml"
+    path.write_bytes(raw)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and names in message
     assert "\n" not in message
 
 
@@ -247,9 +290,8 @@ def test_home_in_the_knowledge_path_is_expanded(
 @pytest.mark.parametrize(
     "url",
     [
-        "sqlite:///ldn-bot.sqlite3",
         "sqlite:////var/lib/ldn/ldn.sqlite3",
-        "sqlite+pysqlite:///ldn.db",
+        "sqlite://",
         "postgresql://ldn@localhost/ldn",
         "postgresql+psycopg://ldn:secret@db.example:5432/ldn",
     ],
@@ -257,6 +299,51 @@ def test_home_in_the_knowledge_path_is_expanded(
 def test_storage_urls_that_are_accepted(tmp_path: Path, url: str) -> None:
     config = load_config(write(tmp_path, f'[storage]\nurl = "{url}"\n'))
     assert config.storage.url == url
+
+
+@pytest.mark.parametrize(
+    ("url", "relative"),
+    [
+        ("sqlite:///ldn-bot.sqlite3", "ldn-bot.sqlite3"),
+        ("sqlite+pysqlite:///data/ldn.db", "data/ldn.db"),
+        ("sqlite:///../ldn.db", "../ldn.db"),
+    ],
+)
+def test_relative_sqlite_file_is_resolved_against_the_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, relative: str
+) -> None:
+    write(tmp_path, f'[storage]\nurl = "{url}"\n', name="conf/bot.toml")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    config = load_config("../conf/bot.toml")
+    scheme = url.partition(":///")[0]
+    assert config.storage.url == f"{scheme}:///{(tmp_path / 'conf' / relative).resolve()}"
+    assert config.old_database is None
+    check_database_moved(config)  # nothing at the old place: no complaint
+
+
+def test_a_database_left_at_the_old_place_is_one_line_instead_of_an_empty_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, '[storage]\nurl = "sqlite:///ldn.db"\n', name="conf/bot.toml")
+    old = tmp_path / "elsewhere" / "ldn.db"
+    old.parent.mkdir()
+    old.write_bytes(b"")
+    monkeypatch.chdir(old.parent)
+    config = load_config("../conf/bot.toml")
+    assert config.old_database == old.resolve()
+    with pytest.raises(ConfigError) as caught:
+        check_database_moved(config)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert str(old.resolve()) in message and str(tmp_path / "conf" / "ldn.db") in message
+    # Once the file is at the new place (or the url points at the old one), all is well.
+    (tmp_path / "conf" / "ldn.db").write_bytes(b"")
+    check_database_moved(load_config("../conf/bot.toml"))
+
+
+def test_without_a_config_file_the_database_is_in_the_working_folder() -> None:
+    assert load_config(None).storage.url == "sqlite:///ldn-bot.sqlite3"
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,9 @@ REPLY_KEYS = {
 AMBIGUOUS = ("side", "effects", "work", "better", "ldn good", "can i take ldn", "when to take")
 DOI = re.compile(r"10\.\d{4,9}/[-._;()/:A-Za-z0-9]+")
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
-UNVERIFIED = re.compile(r"could not (be )?(verif\w*|found)|not (be )?(verified|found)|unverified")
+UNVERIFIED = re.compile(
+    r"could not (be )?(verif\w*|found|find)|not (be )?(verified|found)|unverified"
+)
 
 
 def shared_dir() -> Path:
@@ -515,6 +517,27 @@ GAP_CASES = [
     ("can LDN treat depression?", "gap-other-conditions"),
     ("can you send me a repeat prescription for my ldn", "gap-prescriptions"),
     ("I'm running out of my LDN capsules", "gap-prescriptions"),
+    ("I threw up an hour after my dose, should I take it again?", "gap-vomiting"),
+    ("can I stop taking LDN suddenly?", "gap-stopping"),
+    ("I want to take a break from ldn over christmas", "gap-stopping"),
+    ("should ldn be kept in the fridge", "gap-storage"),
+    ("I'm flying to Japan, how do I handle the time zones?", "gap-travel"),
+    ("does ldn come as a liquid instead of capsules", "gap-forms"),
+    ("I was sick an hour after my dose", "gap-vomiting"),
+    ("are ldn drops better than capsules", "gap-forms"),
+]
+NOT_GAPS = [
+    ("my stomach is churning like I'm going to throw up", "gap-vomiting"),
+    ("can I carry on with physio while on LDN", "gap-travel"),
+    ("can I buy LDN at a drug store", "gap-storage"),
+    ("when will the vivid dreams stop", "gap-stopping"),
+    ("I take my capsule at night, is that right", "gap-forms"),
+    ("I have been sick with a cold since starting ldn", "gap-vomiting"),
+    ("since starting ldn I fly off the handle at my kids", "gap-travel"),
+    ("does ldn make you feel too hot at night", "gap-storage"),
+    ("are there other forms of pain relief I can use with ldn", "gap-forms"),
+    ("how do I stop it from giving me nightmares", "gap-stopping"),
+    ("my pain drops in the evening after my dose", "gap-forms"),
 ]
 ADVICE = re.compile(
     r"\bmg\b|\d\s*(mg|mcg|ml)\b|\b(it is|it's|is) (safe|fine|ok|okay)\b"
@@ -531,6 +554,11 @@ def test_gap_questions_get_their_gap_and_no_advice(
     assert reply.suggestions == ()
     assert not ADVICE.search(reply.answer), reply.answer
     assert "{" not in reply.answer and "your clinic" in reply.answer
+
+
+@pytest.mark.parametrize(("question", "gap_id"), NOT_GAPS)
+def test_look_alikes_do_not_get_the_gap(engine: Engine, question: str, gap_id: str) -> None:
+    assert engine.ask(question).entry_id != gap_id
 
 
 def test_every_gap_has_a_case() -> None:
@@ -602,3 +630,87 @@ def test_answer_entry_returns_the_entry_or_none(engine: Engine) -> None:
     assert reply is not None
     assert (reply.status, reply.entry_id, reply.score) == (Status.ANSWER, "titration", 100.0)
     assert engine.answer_entry("no-such-entry") is None
+
+
+# -- the questions patients really ask (issue 13) ------------------------------------------------
+
+FIRST_MONTHS = [
+    ("what dose should I take", "what-dose"),
+    ("how much should I take?", "what-dose"),
+    ("I'm starting LDN next week, what should I expect?", "first-weeks"),
+    ("is LDN approved by the FDA for pain?", "fda-status"),
+    ("is ldn off label", "fda-status"),
+    ("where can I get LDN made up", "compounded-ldn"),
+    ("can I take it in the morning instead", "when-to-take"),
+    ("do I need blood tests on LDN", "monitoring"),
+]
+
+
+@pytest.mark.parametrize(("question", "entry_id"), FIRST_MONTHS)
+def test_first_months_questions_get_their_entry(
+    engine: Engine, question: str, entry_id: str
+) -> None:
+    reply = engine.ask(question)
+    assert (reply.status, reply.entry_id) == (Status.ANSWER, entry_id)
+
+
+def test_the_dose_answers_say_the_prescriber_sets_it(engine: Engine) -> None:
+    for entry_id in ("what-dose", "starting-dose", "titration"):
+        entry = engine.entry(entry_id)
+        assert entry is not None and "prescriber sets your dose" in entry.answer
+
+
+@pytest.mark.parametrize("word", ["dose", "dosage", "mg"])
+def test_one_word_that_names_several_entries_is_a_clarify_among_them(
+    engine: Engine, word: str
+) -> None:
+    reply = engine.ask(word)
+    assert reply.status is Status.CLARIFY
+    offered = {s.entry_id for s in reply.suggestions}
+    assert {"what-dose", "starting-dose"} <= offered
+
+
+@pytest.mark.parametrize("word", ["titration", "nausea", "crps", "ldn"])
+def test_one_word_that_names_one_entry_is_answered(engine: Engine, word: str) -> None:
+    assert engine.ask(word).status is Status.ANSWER
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how often should I water my plants",
+        "what should I expect at a job interview",
+        "how long should I boil an egg",
+        "can I start my car in cold weather",
+        "what time does the post office open",
+        "should I take an umbrella today",
+    ],
+)
+def test_overlap_made_only_of_everyday_words_is_not_answered(engine: Engine, question: str) -> None:
+    assert engine.ask(question).status is not Status.ANSWER
+
+
+@pytest.mark.parametrize("question", ["we have been around a year", "i keep mixing them up"])
+def test_a_phrasing_matched_only_through_everyday_words_does_not_answer(
+    engine: Engine, question: str
+) -> None:
+    # Words of an entry's phrasings ("how long has it been around", "I keep mixing them up")
+    # but none of its topic words or keywords: close enough to score, never enough to answer.
+    ranked = engine.matcher.rank(engine.normalise(question))
+    assert ranked[0].score >= engine.thresholds.answer and not ranked[0].on_topic
+    assert engine.ask(question).status is not Status.ANSWER
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("how do you titrait ldn", "titration"),
+        ("ldn and vivid dreems", "sleep-problems"),
+        ("is dizzyness a side efect", "headache-dizziness"),
+        ("does ldn cause insomina", "sleep-problems"),
+        ("does ldn help rhuematoid arthritis", "rheumatoid-arthritis"),
+    ],
+)
+def test_misspelt_topic_words_are_matched(engine: Engine, question: str, entry_id: str) -> None:
+    reply = engine.ask(question)
+    assert (reply.status, reply.entry_id) == (Status.ANSWER, entry_id)

@@ -12,7 +12,8 @@ from knowledge import Engine, load
 from knowledge.literals import LiteralIndex, necessary_literals
 from knowledge.normalize import fold
 from knowledge.safety import GapChecker, SafetyChecker
-from tests.eval.evaluate import HALVES, load_cases
+from tests.eval import splits
+from tests.eval.evaluate import load_cases
 
 
 @pytest.mark.parametrize(
@@ -38,7 +39,7 @@ def test_necessary_literals(pattern: str, literals: set[str] | None) -> None:
 def _texts() -> list[str]:
     battery = Path(__file__).with_name("safety_battery.txt").read_text(encoding="utf-8")
     messages = [line.split("|", 1)[1] for line in battery.splitlines() if line[:1] not in "#"]
-    return [fold(m) for m in messages + [c.q for c in load_cases(HALVES["tuning"])]]
+    return [fold(m) for m in messages + [c.q for c in load_cases(splits.TUNING_QUESTIONS)]]
 
 
 def test_every_match_of_every_safety_term_holds_one_of_its_literals() -> None:

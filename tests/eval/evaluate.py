@@ -3,10 +3,14 @@
     python -m tests.eval.evaluate            # both halves, engine and BM25, as a table
     python -m tests.eval.evaluate --errors   # also list every miss on the tuning half
 
-The tuning half (`tuning.yaml`, `tuning2.yaml`) is what thresholds, weights and phrasings were
-tuned on. `heldout.yaml` was written by a helper from the presentation and the entry catalogue
-alone, never tuned on: only its totals are printed, never its misses, so that nobody tunes on it
+The tuning half (`splits.TUNING_QUESTIONS`) is what thresholds, weights and phrasings were
+tuned on. Every held-out file (`splits.heldout_question_sets()`) is scored and printed on its own
+row, never tuned on: only its totals are printed, never its misses, so that nobody tunes on it
 by accident.
+
+A blind file may label a topic the knowledge base lacked as `entry: new:<topic>`;
+`new_topics.yaml` maps each to the entry that now answers it (expect that entry) or to a gap
+(expect not answered); an unmapped placeholder is expected not to be answered.
 """
 
 from __future__ import annotations
@@ -23,10 +27,27 @@ from knowledge import Engine, Status, load
 from knowledge.model import Reply
 from tests.eval import splits
 
-HALVES = {
-    "tuning": splits.TUNING_QUESTIONS,
-    "held-out": tuple(splits.heldout_question_sets()),
-}
+NEW_TOPICS = splits.EVAL_DIR / "new_topics.yaml"
+NEW_PREFIX = "new:"
+
+
+def split_files() -> dict[str, tuple[Path, ...]]:
+    """The tuning half, then each held-out file on its own."""
+    out: dict[str, tuple[Path, ...]] = {"tuning": splits.TUNING_QUESTIONS}
+    for path in splits.heldout_question_sets():
+        out[f"held-out {path.stem}"] = (path,)
+    return out
+
+
+def new_topics(kb_ids: set[str] | None = None) -> dict[str, str]:
+    """Placeholder topic -> the entry or gap id that handles it (checked against `kb_ids`)."""
+    raw = yaml.safe_load(NEW_TOPICS.read_text(encoding="utf-8")) or {}
+    mapping = {str(k): str(v) for k, v in raw.items()}
+    if kb_ids is not None:
+        unknown = sorted(v for v in mapping.values() if v not in kb_ids)
+        if unknown:
+            raise ValueError(f"{NEW_TOPICS.name}: unknown entry or gap {unknown[0]!r}")
+    return mapping
 
 
 @dataclass(frozen=True)
@@ -57,19 +78,31 @@ class Metrics:
         ]
 
 
-def load_cases(paths: Sequence[Path]) -> list[Case]:
+def load_cases(
+    paths: Sequence[Path], topics: dict[str, str] | None = None, gaps: frozenset[str] = frozenset()
+) -> list[Case]:
     raw = [item for path in paths for item in yaml.safe_load(path.read_text(encoding="utf-8"))]
-    return [
-        Case(
-            q=str(item["q"]),
-            expect=item["expect"],
-            kind=item["kind"],
-            entry=item.get("entry"),
-            rule=item.get("rule"),
-            gap=item.get("gap"),
-        )
-        for item in raw
-    ]
+    return [_case(item, topics or {}, gaps) for item in raw]
+
+
+def _case(item: dict[str, object], topics: dict[str, str], gaps: frozenset[str]) -> Case:
+    expect = str(item["expect"])
+    entry = item.get("entry")
+    gap = item.get("gap")
+    if isinstance(entry, str) and entry.startswith(NEW_PREFIX):
+        target = topics.get(entry.removeprefix(NEW_PREFIX))
+        if target is None or target in gaps:
+            expect, entry, gap = "not_answered", None, target
+        else:
+            expect, entry = "answer", target
+    return Case(
+        q=str(item["q"]),
+        expect=expect,
+        kind=str(item["kind"]),
+        entry=entry if isinstance(entry, str) else None,
+        rule=item.get("rule") if isinstance(item.get("rule"), str) else None,  # type: ignore[arg-type]
+        gap=gap if isinstance(gap, str) else None,
+    )
 
 
 def correct(case: Case, reply: Reply) -> bool:
@@ -106,9 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     kb = load()
     engine = Engine(kb)
+    gap_ids = frozenset(g.id for g in kb.gaps)
+    topics = new_topics({e.id for e in kb.entries} | gap_ids)
     halves = {
-        name: load_cases(paths)
-        for name, paths in HALVES.items()
+        name: load_cases(paths, topics, gap_ids)
+        for name, paths in split_files().items()
         if not (args.tuning_only and name != "tuning")
     }
     systems: dict[str, Callable[[str], Reply]] = {"engine": engine.ask}

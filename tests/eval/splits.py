@@ -19,7 +19,11 @@ EVAL_DIR: Final = Path(__file__).resolve().parent
 TESTS_DIR: Final = EVAL_DIR.parent
 HELDOUT_DIR: Final = EVAL_DIR / "heldout"
 
-TUNING_QUESTIONS: Final = (EVAL_DIR / "tuning.yaml", EVAL_DIR / "tuning2.yaml")
+TUNING_QUESTIONS: Final = (
+    EVAL_DIR / "tuning.yaml",
+    EVAL_DIR / "tuning2.yaml",
+    EVAL_DIR / "tuning3.yaml",
+)
 SAFETY_TRAINING: Final = (
     TESTS_DIR / "safety_battery.txt",  # EXPECT|message: a rule id or none
     TESTS_DIR / "safety_known_misses.txt",  # the same format: crises the rules still miss
