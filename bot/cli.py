@@ -88,16 +88,10 @@ def ask_text(reply: Reply) -> str:
 
 
 def empty_json(question: str) -> dict[str, object]:
-    """The object for a blank line: the same keys as an answer's, status "empty"."""
-    return {
-        "question": question,
-        "status": STATUS_EMPTY,
-        "entry_id": None,
-        "score": 0.0,
-        "answer": "",
-        "sources": [],
-        "suggestions": [],
-    }
+    """The object for a blank line: the same keys as an answer's (made from an empty Reply, so
+    they cannot drift apart), status "empty"."""
+    blank = Reply(question=question, status=Status.FALLBACK, answer="").as_json()
+    return {**blank, "status": STATUS_EMPTY}
 
 
 def json_line(obj: dict[str, object]) -> str:
