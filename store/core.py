@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from .chats import ChatQueries
 from .events import EventQueries
+from .reminders import ReminderQueries
 
 
-class Store(ChatQueries, EventQueries):
+class Store(ChatQueries, EventQueries, ReminderQueries):
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 
     Create with :meth:`open`; release with :meth:`close` (or use as a context manager).

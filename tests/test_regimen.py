@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -52,7 +53,7 @@ def test_packaged_plans() -> None:
     assert gentle is not None
     doses = [s.dose_mg for s in gentle.steps]
     assert doses[0] == Decimal("0.5") and doses[-1] == Decimal("4.5")
-    assert all(b - a == Decimal("0.5") for a, b in zip(doses, doses[1:], strict=False))
+    assert all(b - a == Decimal("0.5") for a, b in pairwise(doses))
     assert all(s.days == 7 for s in gentle.steps[:-1])
 
 

@@ -50,6 +50,10 @@ EXPECTED_TABLES = {
     "chats",
     "chat_preferences",
     "events",
+    "evenings",
+    "plan_drafts",
+    "regimens",
+    "reminder_followups",
     "unanswered_questions",
 }
 
