@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures imported from tests/test_store.py are used as arguments
 """The reminders' store: evenings claimed at most once, on SQLite and on PostgreSQL.
 
 Fixtures (a fresh SQLite file or a private PostgreSQL schema per test) come from
