@@ -4,6 +4,9 @@
     q:<entry-id>     answer this entry as a new message (example questions under /start)
     t:               the topic categories;  t:<category-id>  the entries of one category
     f:yes / f:no     the /forget confirmation
+    r:<evening-id>:<t|s|k|h>   a reminder's Taken / Snooze / Skip tonight / Stay on my dose
+    p:<field>:<value>          a /plan setup choice (plan, start, time, zone, ok, edit, cancel)
+    z:<days>                   /pause for that many days (0: until /resume)
 
 Never patient data; every value fits Telegram's 64-byte limit because ids are <= 40 chars.
 """
@@ -13,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Action = Literal["a", "q", "t", "f"]
-_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f"})
+Action = Literal["a", "q", "t", "f", "r", "p", "z"]
+_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f", "r", "p", "z"})
 MAX_BYTES = 64
 
 
@@ -44,6 +47,18 @@ def topics(category_id: str = "") -> str:
 
 def forget(confirm: bool) -> str:
     return Callback("f", "yes" if confirm else "no").encode()
+
+
+def reminder(evening_id: int, choice: str) -> str:
+    return Callback("r", f"{evening_id}:{choice}").encode()
+
+
+def plan(field: str, value: str = "") -> str:
+    return Callback("p", f"{field}:{value}").encode()
+
+
+def pause(days: int) -> str:
+    return Callback("z", str(days)).encode()
 
 
 def decode(data: str | None) -> Callback | None:

@@ -15,6 +15,7 @@ from typing import TextIO
 from bot.config import Config, ConfigError, load_config
 from bot.console import render_text
 from knowledge import Engine, KnowledgeError, Reply, Status, load
+from reminders import PlanError
 from store import StoreError
 
 EXIT_CONFIG = 2
@@ -83,6 +84,9 @@ def cmd_chat(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO)
 def cmd_check(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
     """Validate the knowledge base, safety rules and config; print a summary."""
     engine = build_engine(config)
+    from reminders import load_plans
+
+    book = load_plans(config.reminders.plans)
     kb = engine.kb
     slides = {s.slide for s in kb.sources.values() if s.kind == "slide"}
     out.write(
@@ -99,6 +103,8 @@ def cmd_check(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO
         f"telegram: token {'set' if config.telegram.token else 'not set'}, "
         f"server {config.telegram.base_url}\n"
         f"storage: {_safe_url(config.storage.url)}\n"
+        f"plans: {book.path}\n"
+        f"  {len(book.plans)} titration plans: {', '.join(book.names())}\n"
         "OK\n"
     )
     return 0
@@ -137,6 +143,15 @@ def cmd_unanswered(config: Config, args: argparse.Namespace, out: TextIO, inp: T
     return 0
 
 
+def cmd_plan(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
+    """List the clinic's titration plans, or show one day by day from a start date."""
+    from bot.plan_cli import plan_list, plan_show
+
+    if args.plan_command == "list":
+        return plan_list(config, out)
+    return plan_show(config, args.name, args.start, args.days, out)
+
+
 def cmd_run(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
     """Run the Telegram bot with long polling."""
     from bot.app import run_polling
@@ -163,7 +178,17 @@ def parser() -> argparse.ArgumentParser:
     un = sub.add_parser("unanswered", help="questions the bot could not answer, by frequency")
     un.add_argument("--limit", type=int, default=50)
     un.set_defaults(func=cmd_unanswered)
-    for sp in (ask, chat, check, run, un):
+    plan = sub.add_parser("plan", help="the clinic's titration plans")
+    plan_sub = plan.add_subparsers(dest="plan_command", required=True)
+    plan_sub.add_parser("list", help="list the plans")
+    show = plan_sub.add_parser("show", help="a plan's schedule, day by day")
+    show.add_argument("name", help="the plan's name (see plan list)")
+    show.add_argument("--start", default=None, help="start date YYYY-MM-DD (default: today)")
+    show.add_argument(
+        "--days", type=int, default=None, help="days to print (default: to maintenance)"
+    )
+    plan.set_defaults(func=cmd_plan)
+    for sp in (ask, chat, check, run, un, plan):
         sp.add_argument("--config", "-c", dest="sub_config", help=argparse.SUPPRESS)
     return p
 
@@ -174,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(config_path)
         code: int = args.func(config, args, sys.stdout, sys.stdin)
-    except (ConfigError, KnowledgeError) as exc:
+    except (ConfigError, KnowledgeError, PlanError) as exc:
         print(f"ldn-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except StoreError as exc:

@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.recorder import UnansweredRecorder
 from bot.sender import Sender
 from knowledge import Engine
+from reminders import PlanBook
 from store import Store
 
 T = TypeVar("T")
@@ -39,6 +40,8 @@ class Services:
     store: Store | None = None
     recorder: UnansweredRecorder | None = None
     sender: Sender | None = None
+    plans: PlanBook | None = None
+    reminders_recovered: bool = False  # the first reminder tick after start has swept
     _seen: OrderedDict[int, datetime] = field(default_factory=OrderedDict)
 
     def needs_seen_write(self, chat_id: int, now: datetime) -> bool:
@@ -66,6 +69,11 @@ class Services:
         if self.sender is None:
             raise RuntimeError("the sender is not set up (post_init has not run)")
         return self.sender
+
+    def require_plans(self) -> PlanBook:
+        if self.plans is None:
+            raise RuntimeError("the titration plans are not loaded")
+        return self.plans
 
     def require_recorder(self) -> UnansweredRecorder:
         if self.recorder is None:

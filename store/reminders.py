@@ -274,9 +274,10 @@ class ReminderQueries(StoreBase):
 
     def hold_step(
         self, chat_id: int, evening_id: int, now: datetime, days: int
-    ) -> EveningRecord | None:
+    ) -> tuple[EveningRecord, bool] | None:
         """ "Stay on my current dose" on the evening's reminder: hold the step `days` more
-        days, from that evening; the evening then records the held dose. Idempotent."""
+        days, from that evening; the evening then records the held dose. Idempotent: the
+        flag says whether this call added the hold."""
         with self._write() as conn:
             row = conn.execute(
                 select(*_EVENING_COLUMNS).where(
@@ -291,7 +292,8 @@ class ReminderQueries(StoreBase):
             evening = _evening(row)
             stored = _stored(reg)
             held = stored.regimen.with_hold(evening.evening, days)
-            if held is not stored.regimen:
+            added = held is not stored.regimen
+            if added:
                 conn.execute(
                     update(RegimenRow)
                     .where(RegimenRow.chat_id == chat_id)
@@ -309,7 +311,7 @@ class ReminderQueries(StoreBase):
             updated = conn.execute(
                 select(*_EVENING_COLUMNS).where(EveningRow.id == evening_id)
             ).one()
-        return _evening(updated)
+        return _evening(updated), added
 
     def delete_regimen(self, chat_id: int) -> None:
         with self._write() as conn:

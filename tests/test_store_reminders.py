@@ -265,9 +265,11 @@ def test_hold_and_time_changes_never_repeat_tonight(store: Store) -> None:
     store.materialise_due(NINE, GRACE)
     (claimed,) = store.claim_reminders(NINE, GRACE)
     assert claimed.step_up and claimed.dose_mg == Decimal("3")
-    held = store.hold_step(1, claimed.id, NINE + timedelta(minutes=5), 7)
-    assert held is not None and held.dose_mg == Decimal("1.5") and not held.step_up
-    assert store.hold_step(1, claimed.id, NINE + timedelta(minutes=6), 7) == held
+    result = store.hold_step(1, claimed.id, NINE + timedelta(minutes=5), 7)
+    assert result is not None
+    held, added = result
+    assert added and held.dose_mg == Decimal("1.5") and not held.step_up
+    assert store.hold_step(1, claimed.id, NINE + timedelta(minutes=6), 7) == (held, False)
     stored = store.get_regimen(1)
     assert stored is not None and len(stored.regimen.holds) == 1
     # A later reminder time tonight does not bring a second reminder tonight.
