@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from bot import reminder_texts as rt
 from bot.context import BotContext, Services
 from bot.sender import Delivery, Lane, SendResult
-from store.reminders import EveningRecord, FollowupRecord
+from store.records import EveningRecord, FollowupRecord
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from bot import callbacks
 from bot.texts import escape
 from reminders import Pause, Regimen
 from reminders.plan import TitrationPlan, describe_steps, mg
-from store.reminders import EveningRecord, StoredRegimen
+from store.records import EveningRecord, StoredRegimen
 
 TAKEN, SNOOZE, SKIP, HOLD = "t", "s", "k", "h"
 SUGGESTED_TIMES = ("20:00", "20:30", "21:00", "21:30", "22:00", "22:30")
@@ -94,11 +94,12 @@ def recorded_html(evening: EveningRecord, *, already: bool = False) -> str:
 
 
 def held_html(evening: EveningRecord, days: int) -> str:
+    stay = mg(evening.previous_mg or evening.dose_mg)
     return (
         f"🌙 <b>{escape(evening.label)}: {mg(evening.dose_mg)} mg</b>\n"
-        f"🛑 <b>Staying on {mg(evening.dose_mg)} mg</b> for {days} more days, from "
-        f"{day(evening.evening)}. I won't change your dose: please tell your clinic that you "
-        "stayed on your current dose, so they can plan your next step with you."
+        f"🛑 <b>Staying on {stay} mg</b> for {days} more days. I won't change your dose: "
+        "please tell your clinic that you stayed on your current dose, so they can plan your "
+        "next step with you."
     )
 
 

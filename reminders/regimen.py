@@ -108,12 +108,14 @@ class Regimen:
         raw = (evening - self.start).days
         if raw < 0:
             return None
+        # A hold freezes the clock at the day before it began; overlapping holds count once.
         held = 0
-        for hold in self.holds:
-            # A hold freezes the clock at the day before it began.
-            first = (hold.start - self.start).days
-            if raw >= first:
-                held += min(raw - first + 1, hold.days)
+        reach = 0  # raw days before this are already counted
+        for first, days in sorted(((h.start - self.start).days, h.days) for h in self.holds):
+            low, high = max(first, reach, 0), min(first + days, raw + 1)
+            if high > low:
+                held += high - low
+            reach = max(reach, first + days)
         return max(raw - held, 0)
 
     def holding(self, evening: date) -> bool:

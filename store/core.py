@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from .chats import ChatQueries
 from .events import EventQueries
+from .followups import FollowupQueries
+from .regimens import RegimenQueries
 from .reminders import ReminderQueries
 
 
-class Store(ChatQueries, EventQueries, ReminderQueries):
+class Store(ChatQueries, EventQueries, RegimenQueries, ReminderQueries, FollowupQueries):
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 
     Create with :meth:`open`; release with :meth:`close` (or use as a context manager).

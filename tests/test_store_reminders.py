@@ -298,3 +298,20 @@ def test_draft_is_a_row_and_forget_removes_every_reminder_row(store: Store) -> N
     assert store.rows_about_chat(1) == 0
     assert store.get_regimen(1) is None and store.get_draft(1) is None
     assert store.get_regimen(2) is not None and len(store.evenings_for_chat(2)) == 1
+
+
+def test_an_old_step_up_reminder_cannot_hold_once_its_evening_is_over(store: Store) -> None:
+    start = START - timedelta(days=14)
+    store.save_regimen(1, regimen(start=start), NINE - timedelta(hours=1))
+    store.materialise_due(NINE, GRACE)
+    (step_up,) = store.claim_reminders(NINE, GRACE)
+    store.record_reminder(step_up.id, "sent", NINE, message_id=1)
+    next_morning = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
+    assert store.hold_step(1, step_up.id, next_morning, 7) == (
+        step_up_now(store, step_up.id),
+        False,
+    )
+    stored = store.get_regimen(1)
+    assert stored is not None and stored.regimen.holds == ()
+    result = store.hold_step(1, step_up.id, next_morning - timedelta(seconds=1), 7)
+    assert result is not None and result[1]

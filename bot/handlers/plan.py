@@ -24,7 +24,7 @@ from bot.sender import Delivery, SendFailed
 from bot.texts import STALE_BUTTON, escape
 from reminders import COMMON_ZONES, PlanError, Regimen, evening_of, find_zone, suggest_zones
 from reminders.plan import mg
-from store.reminders import Draft
+from store.records import Draft
 
 PROMPT_START = "Type the start date"
 PROMPT_TIME = "Type the reminder time"

@@ -16,7 +16,7 @@ from bot.handlers.plan import parse_time
 from bot.texts import STALE_BUTTON, escape
 from reminders import COMMON_ZONES, HOLD_DAYS, Pause, find_zone, suggest_zones
 from reminders.plan import mg
-from store.reminders import Outcome
+from store.records import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +69,24 @@ async def reminder_button(update: Update, context: BotContext) -> None:
         await edit_html(query, rt.snoozed_html(evening, local), markup)
         return
     # Stay on my current dose: hold the step, record it for the clinic, never change the dose.
+    if now >= evening.ends_at:
+        await query.answer(
+            f"That step-up was on {rt.day(evening.evening)}. Please ask your clinic which dose "
+            "to take now.",
+            show_alert=True,
+        )
+        return
     result = await services.db(store.hold_step, chat.id, evening_id, now, HOLD_DAYS)
     if result is None:
         await query.answer(STALE_BUTTON, show_alert=True)
         return
     held, added = result
+    stay = held.previous_mg or held.dose_mg
     if added:
         await services.db(
             store.record_event, chat.id, "hold", now, ref=f"{held.evening.isoformat()}:{held.step}"
         )
-    await query.answer(f"Staying on {mg(held.dose_mg)} mg")
+    await query.answer(f"Staying on {mg(stay)} mg" if added else "Already recorded")
     await edit_html(query, rt.held_html(held, HOLD_DAYS), rt.reminder_keyboard(held, minutes))
 
 
