@@ -307,10 +307,8 @@ def test_an_old_step_up_reminder_cannot_hold_once_its_evening_is_over(store: Sto
     (step_up,) = store.claim_reminders(NINE, GRACE)
     store.record_reminder(step_up.id, "sent", NINE, message_id=1)
     next_morning = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
-    assert store.hold_step(1, step_up.id, next_morning, 7) == (
-        step_up_now(store, step_up.id),
-        False,
-    )
+    as_it_was = store.get_evening(step_up.id)
+    assert store.hold_step(1, step_up.id, next_morning, 7) == (as_it_was, False)
     stored = store.get_regimen(1)
     assert stored is not None and stored.regimen.holds == ()
     result = store.hold_step(1, step_up.id, next_morning - timedelta(seconds=1), 7)
