@@ -9,8 +9,7 @@ other message during the setup is still a question for the engine.
 from __future__ import annotations
 
 import contextlib
-import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -23,6 +22,7 @@ from bot.handlers.common import edit_html, send_html
 from bot.sender import Delivery, SendFailed
 from bot.texts import STALE_BUTTON, escape
 from reminders import COMMON_ZONES, PlanError, Regimen, evening_of, find_zone, suggest_zones
+from reminders.parsing import parse_date, parse_time
 from reminders.plan import mg
 from store.records import Draft
 
@@ -32,57 +32,6 @@ PROMPT_ZONE = "Type your city, country or time zone"
 PROMPTS = (PROMPT_START, PROMPT_TIME, PROMPT_ZONE)
 EARLIEST_START = timedelta(days=365)  # a start this long ago is surely a typo
 LATEST_START = timedelta(days=365)
-
-_TIME = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm)?\s*$", re.IGNORECASE)
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d %b %Y", "%d %B %Y", "%b %d %Y")
-_SHORT_FORMATS = ("%d %b", "%d %B", "%b %d", "%B %d", "%d.%m", "%d/%m")
-
-
-# -- parsing what patients type ------------------------------------------------------------
-
-
-def parse_time(text: str) -> time | None:
-    """21:30, 9:30pm, 21.30, 21h30, 9pm -> a time; None for anything else."""
-    match = _TIME.match(text)
-    if match is None:
-        return None
-    hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    suffix = (match.group(3) or "").lower()
-    if suffix:
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if suffix == "pm" else 0)
-    elif match.group(2) is None:
-        return None  # a bare number is too ambiguous
-    if hour > 23 or minute > 59:
-        return None
-    return time(hour, minute)
-
-
-def parse_date(text: str, today: date) -> date | None:
-    """2026-12-07, 7.12.2026, 7 Dec, Dec 7, today, tomorrow -> a date; None otherwise."""
-    cleaned = " ".join(text.strip().replace(",", " ").split())
-    lowered = cleaned.lower()
-    if lowered == "today":
-        return today
-    if lowered == "tomorrow":
-        return today + timedelta(days=1)
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(cleaned, fmt).date()
-        except ValueError:
-            continue
-    for fmt in _SHORT_FORMATS:
-        try:
-            parsed = datetime.strptime(f"{cleaned} {today.year}", f"{fmt} %Y").date()
-        except ValueError:
-            continue
-        # "7 Jan" typed in December means next January.
-        if parsed < today - timedelta(days=180):
-            parsed = parsed.replace(year=today.year + 1)
-        return parsed
-    return None
-
 
 # -- the stages ----------------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ from bot import callbacks
 from bot import reminder_texts as rt
 from bot.context import BotContext
 from bot.handlers.common import edit_html, send_html
-from bot.handlers.plan import parse_time
 from bot.texts import STALE_BUTTON, escape
 from reminders import COMMON_ZONES, HOLD_DAYS, Pause, find_zone, suggest_zones
+from reminders.parsing import parse_time
 from reminders.plan import mg
 from store.records import Outcome
 
