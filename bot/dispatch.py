@@ -17,6 +17,7 @@ from bot import reminder_texts as rt
 from bot.context import BotContext, Services
 from bot.sender import Delivery, Lane, SendResult
 from store.records import EveningRecord, FollowupRecord
+from store.reminders import SendRecord
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +59,14 @@ async def dispatch(services: Services, now: datetime) -> DispatchReport:
     report.created = await services.db(store.materialise_due, now, grace)
     report.missed = await services.db(store.close_missed, now)
     gate = asyncio.Semaphore(CONCURRENT_SENDS)
+    nudge = settings.nudge_after_minutes
+    writer = _Writer(services, now, now + timedelta(minutes=nudge) if nudge else None)
     while True:
         claimed = await services.db(store.claim_reminders, now, grace, limit=CLAIM_BATCH)
         if not claimed:
             break
-        await asyncio.gather(*(_send_reminder(services, e, now, gate, report) for e in claimed))
+        await asyncio.gather(*(_send_reminder(services, e, gate, report, writer) for e in claimed))
+        await writer.drain()
     while True:
         followups = await services.db(store.claim_followups, now, grace, limit=CLAIM_BATCH)
         if not followups:
@@ -92,24 +96,46 @@ async def _send(
         )
 
 
+class _Writer:
+    """Records sends' results behind them, many per transaction: the first result starts a
+    write at once, results that arrive meanwhile go in the next one. A crash before a result
+    is written leaves its row ``sending``, which becomes ``unknown``: never sent twice."""
+
+    def __init__(self, services: Services, now: datetime, nudge_at: datetime | None) -> None:
+        self._services = services
+        self._now = now
+        self._nudge_at = nudge_at
+        self._pending: list[SendRecord] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, record: SendRecord) -> None:
+        self._pending.append(record)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._write_all())
+
+    async def _write_all(self) -> None:
+        store = self._services.require_store()
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await self._services.db(
+                store.record_reminders, batch, self._now, nudge_at=self._nudge_at
+            )
+
+    async def drain(self) -> None:
+        while self._task is not None and not self._task.done():
+            await self._task
+
+
 async def _send_reminder(
     services: Services,
     evening: EveningRecord,
-    now: datetime,
     gate: asyncio.Semaphore,
     report: DispatchReport,
+    writer: _Writer,
 ) -> None:
     result = await _send(services, evening, "reminder", gate)
-    nudge = services.config.reminders.nudge_after_minutes
-    store = services.require_store()
-    await services.db(
-        store.record_reminder,
-        evening.id,
-        result.delivery.value,
-        now,
-        message_id=result.value.message_id if result.value is not None else None,
-        nudge_at=now + timedelta(minutes=nudge) if nudge else None,
-    )
+    message_id = result.value.message_id if result.value is not None else None
+    writer.add(SendRecord(evening.id, result.delivery.value, message_id))
     report.count(result.delivery.value)
 
 

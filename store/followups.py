@@ -123,6 +123,10 @@ class FollowupQueries(StoreBase):
         """Claim snoozes and nudges due by `now`, like reminders; those whose evening is over,
         answered, or that are more than `grace` late are recorded ``not_sent``."""
         _aware(now)
+        with self._read() as conn:
+            pending = select(FollowupRow.id).where(FollowupRow.delivery == "pending").limit(1)
+            if conn.execute(pending).first() is None:
+                return []  # the usual tick: a read, no write lock
         with self._write() as conn:
             conn.execute(
                 update(FollowupRow)

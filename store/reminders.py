@@ -18,10 +18,11 @@ Delivery (pending, sending, sent, unknown, not_sent, blocked) is kept apart from
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reminders import Action, due
@@ -38,8 +39,27 @@ from .records import (
     _stored,
 )
 
+_MOVE_ON = (
+    update(RegimenRow)
+    .where(RegimenRow.chat_id == bindparam("b_chat"))
+    .values(next_evening=bindparam("b_evening"), next_due_at=bindparam("b_due"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SendRecord:
+    """What became of one claimed send: its evening (or follow-up) id, delivery, message."""
+
+    id: int
+    delivery: Delivery
+    message_id: int | None = None
+
 
 class ReminderQueries(StoreBase):
+    def _exists(self, stmt: Any) -> bool:
+        with self._read() as conn:
+            return conn.execute(stmt.limit(1)).first() is not None
+
     # -- what is due -----------------------------------------------------------------------
 
     def materialise_due(self, now: datetime, grace: timedelta, *, batch: int = BATCH) -> int:
@@ -47,6 +67,8 @@ class ReminderQueries(StoreBase):
         when late or paused) and move each regimen on to its next evening. Returns the number
         of rows created. Reads only regimens due now, through the ``next_due_at`` index."""
         _aware(now)
+        if not self._exists(select(RegimenRow.chat_id).where(RegimenRow.next_due_at <= now)):
+            return 0  # the usual tick: a read through the index, no write lock
         created = 0
         while True:
             done, count = self._materialise_batch(now, grace, batch)
@@ -64,6 +86,7 @@ class ReminderQueries(StoreBase):
                 .with_for_update(skip_locked=True)
             ).all()
             values: list[dict[str, Any]] = []
+            moves: list[dict[str, Any]] = []
             for row in rows:
                 stored = _stored(row)
                 found, following = due(
@@ -76,11 +99,15 @@ class ReminderQueries(StoreBase):
                     else:
                         value.update(delivery="not_sent", note=item.action.value)
                     values.append(value)
-                conn.execute(
-                    update(RegimenRow)
-                    .where(RegimenRow.chat_id == row.chat_id)
-                    .values(next_evening=following, next_due_at=stored.regimen.due_at(following))
+                moves.append(
+                    {
+                        "b_chat": row.chat_id,
+                        "b_evening": following,
+                        "b_due": stored.regimen.due_at(following),
+                    }
                 )
+            if moves:
+                conn.execute(_MOVE_ON, moves)
             count = self._insert_evenings(conn, values) if values else 0
             return len(rows), count
 
@@ -93,12 +120,8 @@ class ReminderQueries(StoreBase):
             stmt = sqlite.insert(EveningRow).on_conflict_do_nothing(
                 index_elements=[EveningRow.chat_id, EveningRow.evening]
             )
-        inserted = 0
-        for start in range(0, len(values), 200):
-            chunk = values[start : start + 200]
-            result = conn.execute(stmt.values(chunk).returning(EveningRow.id))
-            inserted += len(result.all())
-        return inserted
+        # One statement, many parameter sets: SQLAlchemy batches them ("insertmanyvalues").
+        return len(conn.execute(stmt.returning(EveningRow.id), list(values)).all())
 
     def claim_reminders(
         self, now: datetime, grace: timedelta, *, limit: int = BATCH
@@ -106,6 +129,8 @@ class ReminderQueries(StoreBase):
         """Claim pending reminders due by `now` (delivery becomes ``sending``, committed before
         any send); those more than `grace` late are recorded ``not_sent`` instead."""
         _aware(now)
+        if not self._exists(select(EveningRow.id).where(EveningRow.delivery == "pending")):
+            return []
         with self._write() as conn:
             conn.execute(
                 update(EveningRow)
@@ -140,44 +165,68 @@ class ReminderQueries(StoreBase):
         message_id: int | None = None,
         nudge_at: datetime | None = None,
     ) -> bool:
-        """Record what became of a claimed reminder; a sent one may get its nudge row.
-        False if the row was not ``sending`` (or ``unknown`` after a sweep) any more."""
+        """Record what became of one claimed reminder (see :meth:`record_reminders`)."""
+        recorded = self.record_reminders(
+            [SendRecord(evening_id, delivery, message_id)], now, nudge_at=nudge_at
+        )
+        return recorded == 1
+
+    def record_reminders(
+        self, results: Sequence[SendRecord], now: datetime, *, nudge_at: datetime | None = None
+    ) -> int:
+        """Record what became of claimed reminders, in one transaction; each sent one still
+        unanswered gets its nudge row (due `nudge_at`). Rows no longer ``sending`` (or
+        ``unknown`` after a sweep) are left alone. Returns how many were recorded."""
         _aware(now)
+        recorded = 0
+        nudges: list[dict[str, Any]] = []
         with self._write() as conn:
-            result = conn.execute(
-                update(EveningRow)
-                .where(
-                    EveningRow.id == evening_id,
-                    EveningRow.delivery.in_(("sending", "unknown")),
-                )
-                .values(
-                    delivery=delivery,
-                    sent_at=now if delivery == "sent" else None,
-                    message_id=message_id,
-                    note=None,
-                )
-                .returning(EveningRow.chat_id, EveningRow.ends_at, EveningRow.outcome)
-            ).one_or_none()
-            if result is None:
-                return False
-            if delivery == "sent" and nudge_at is not None and result.outcome == "none":
-                conn.execute(
-                    insert(FollowupRow).values(
-                        evening_id=evening_id,
-                        chat_id=result.chat_id,
-                        kind="nudge",
-                        seq=0,
-                        due_at=nudge_at,
-                        expires_at=result.ends_at,
-                        delivery="pending",
+            for result in results:
+                row = conn.execute(
+                    update(EveningRow)
+                    .where(
+                        EveningRow.id == result.id,
+                        EveningRow.delivery.in_(("sending", "unknown")),
                     )
-                )
-            return True
+                    .values(
+                        delivery=result.delivery,
+                        sent_at=now if result.delivery == "sent" else None,
+                        message_id=result.message_id,
+                        note=None,
+                    )
+                    .returning(EveningRow.chat_id, EveningRow.ends_at, EveningRow.outcome)
+                ).one_or_none()
+                if row is None:
+                    continue
+                recorded += 1
+                if result.delivery == "sent" and nudge_at is not None and row.outcome == "none":
+                    nudges.append(
+                        {
+                            "evening_id": result.id,
+                            "chat_id": row.chat_id,
+                            "kind": "nudge",
+                            "seq": 0,
+                            "due_at": nudge_at,
+                            "expires_at": row.ends_at,
+                            "delivery": "pending",
+                        }
+                    )
+            if nudges:
+                conn.execute(insert(FollowupRow), nudges)
+        return recorded
 
     def recover_sending(self, before: datetime) -> int:
         """Rows claimed before `before` and still ``sending`` (their process died mid-send)
         become ``unknown``: they may have arrived, so they are never sent again."""
         _aware(before)
+        stuck_evening = select(EveningRow.id).where(
+            EveningRow.delivery == "sending", EveningRow.claimed_at < before
+        )
+        stuck_followup = select(FollowupRow.id).where(
+            FollowupRow.delivery == "sending", FollowupRow.claimed_at < before
+        )
+        if not self._exists(stuck_evening) and not self._exists(stuck_followup):
+            return 0
         with self._write() as conn:
             evenings = conn.execute(
                 update(EveningRow)
@@ -195,6 +244,11 @@ class ReminderQueries(StoreBase):
         """Sent reminders still unanswered when the next day starts become missed. Reminders
         that were never delivered (outage, blocked) stay without an outcome."""
         _aware(now)
+        closing = select(EveningRow.id).where(
+            EveningRow.delivery == "sent", EveningRow.outcome == "none", EveningRow.ends_at <= now
+        )
+        if not self._exists(closing):
+            return 0
         with self._write() as conn:
             return int(
                 conn.execute(
