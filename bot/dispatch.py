@@ -25,7 +25,10 @@ log = logging.getLogger(__name__)
 # (the sender gives up well within it); it becomes "unknown", never sent again.
 SENDING_LEASE = timedelta(minutes=10)
 CLAIM_BATCH = 200
-CONCURRENT_SENDS = 16  # in flight at once; the sender's bulk lane paces them
+# Sends in flight at once: no more than the HTTP connections they use (bot/app.py's
+# CONNECTIONS), since a request waiting in httpcore's pool costs CPU on every other request
+# (bench/bench_reminders.py: 16 in flight over 3 connections took twice the CPU per reminder).
+CONCURRENT_SENDS = 3
 
 
 @dataclass
