@@ -30,7 +30,7 @@ def long_day(value: date) -> str:
     return f"{value:%A} {value.day} {value:%B %Y}"
 
 
-def reminder_html(evening: EveningRecord, kind: str = "reminder", snooze_minutes: int = 30) -> str:
+def reminder_html(evening: EveningRecord, kind: str = "reminder") -> str:
     """The nightly reminder (or its nudge / snoozed repeat) for one evening."""
     dose = mg(evening.dose_mg)
     heading = f"🌙 <b>{escape(evening.label)}: {dose} mg</b>"

@@ -40,6 +40,7 @@ def welcome(clinic: ClinicInfo) -> str:
         "Ask me in your own words, for example about side effects, when to take your dose or "
         "how LDN works. Every answer comes from your clinic's information and shows its "
         "sources. When I don't know, I say so.\n\n"
+        "Send /plan to get a reminder each evening that follows your titration plan.\n\n"
         "<b>Please note:</b> I give general information, not personal medical advice, and I "
         "never change your dose. For questions about your own treatment, contact "
         f"{contact}. In an emergency, call {emergency}.\n\n"

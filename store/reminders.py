@@ -46,6 +46,23 @@ _MOVE_ON = (
 )
 
 
+# Built once: one statement per recorded send, compiled once (not per row).
+_RECORD = (
+    update(EveningRow)
+    .where(
+        EveningRow.id == bindparam("b_id"),
+        EveningRow.delivery.in_(("sending", "unknown")),
+    )
+    .values(
+        delivery=bindparam("b_delivery"),
+        sent_at=bindparam("b_sent"),
+        message_id=bindparam("b_message"),
+        note=None,
+    )
+    .returning(EveningRow.chat_id, EveningRow.ends_at, EveningRow.outcome)
+)
+
+
 @dataclass(frozen=True, slots=True)
 class SendRecord:
     """What became of one claimed send: its evening (or follow-up) id, delivery, message."""
@@ -183,18 +200,13 @@ class ReminderQueries(StoreBase):
         with self._write() as conn:
             for result in results:
                 row = conn.execute(
-                    update(EveningRow)
-                    .where(
-                        EveningRow.id == result.id,
-                        EveningRow.delivery.in_(("sending", "unknown")),
-                    )
-                    .values(
-                        delivery=result.delivery,
-                        sent_at=now if result.delivery == "sent" else None,
-                        message_id=result.message_id,
-                        note=None,
-                    )
-                    .returning(EveningRow.chat_id, EveningRow.ends_at, EveningRow.outcome)
+                    _RECORD,
+                    {
+                        "b_id": result.id,
+                        "b_delivery": result.delivery,
+                        "b_sent": now if result.delivery == "sent" else None,
+                        "b_message": result.message_id,
+                    },
                 ).one_or_none()
                 if row is None:
                     continue

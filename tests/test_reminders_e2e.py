@@ -239,11 +239,21 @@ async def test_a_reminder_and_its_buttons(bot: RunningBot) -> None:
     mark = bot.server.mark()
     await dispatch(services, tomorrow)
     second = await bot.server.wait_for("sendMessage", sent_to(USER), since=mark)
-    set_clock(bot, tomorrow + timedelta(minutes=5))
-    answer, edit = await press(bot, data_for(second.params, "Skip"), "editMessageText")
+    # The day after, that reminder's Skip (on an old message now) still counts for its evening.
+    after = NINE + timedelta(days=2)
+    await dispatch(services, after)
+    set_clock(bot, after + timedelta(minutes=5))
+    answer, edit = await press(
+        bot, data_for(second.params, "Skip"), "editMessageText", message=second.result
+    )
     assert "Recorded: skipped" in edit["text"] and "ask your clinic" in edit["text"]
+    assert edit["message_id"] == second.result["message_id"]
     outcomes = {e.evening: e.outcome for e in bot.store.evenings_for_chat(USER)}
-    assert outcomes == {date(2026, 12, 1): "taken", date(2026, 12, 2): "skipped"}
+    assert outcomes == {
+        date(2026, 12, 1): "taken",
+        date(2026, 12, 2): "skipped",
+        date(2026, 12, 3): "none",
+    }
 
 
 async def test_snooze_then_one_nudge_then_missed(bot: RunningBot) -> None:

@@ -128,7 +128,9 @@ async def today(update: Update, context: BotContext) -> None:
         if status is None:
             status = {
                 "sent": "reminder sent, nothing recorded yet",
+                "unknown": "reminder sent (not confirmed), nothing recorded yet",
                 "not_sent": "no reminder was sent tonight",
+                "blocked": "no reminder could be sent tonight",
             }.get(row.delivery, "reminder on its way")
         lines.append(f"Tonight: {status}.")
     state = rt.pause_line(stored)
