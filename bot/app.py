@@ -206,7 +206,7 @@ def build_application(
     application.add_handler(CallbackQueryHandler(forget_button, pattern=r"^f:"))
     application.add_handler(CallbackQueryHandler(reminder_button, pattern=r"^r:"))
     application.add_handler(CallbackQueryHandler(plan_button, pattern=r"^p:"))
-    application.add_handler(CallbackQueryHandler(pause_button, pattern=r"^z:"))
+    application.add_handler(CallbackQueryHandler(pause_button, pattern=r"^w:"))
     application.add_handler(CallbackQueryHandler(stale_button))
 
     application.add_error_handler(error_handler)

@@ -6,7 +6,7 @@
     f:yes / f:no     the /forget confirmation
     r:<evening-id>:<t|s|k|h>   a reminder's Taken / Snooze / Skip tonight / Stay on my dose
     p:<field>:<value>          a /plan setup choice (plan, start, time, zone, ok, edit, cancel)
-    z:<days>                   /pause for that many days (0: until /resume)
+    w:<days>                   /pause ("wait") for that many days (0: until /resume)
 
 Never patient data; every value fits Telegram's 64-byte limit because ids are <= 40 chars.
 """
@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Action = Literal["a", "q", "t", "f", "r", "p", "z"]
-_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f", "r", "p", "z"})
+Action = Literal["a", "q", "t", "f", "r", "p", "w"]
+_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f", "r", "p", "w"})
 MAX_BYTES = 64
 
 
@@ -58,7 +58,7 @@ def plan(field: str, value: str = "") -> str:
 
 
 def pause(days: int) -> str:
-    return Callback("z", str(days)).encode()
+    return Callback("w", str(days)).encode()
 
 
 def decode(data: str | None) -> Callback | None:

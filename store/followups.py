@@ -203,8 +203,9 @@ class FollowupQueries(StoreBase):
         self, chat_id: int, evening_id: int, outcome: Outcome, now: datetime
     ) -> Tap | None:
         """Taken or Skip on a reminder of that evening (old reminders log against their own
-        evening). The first answer counts; a second tap changes nothing. A late Taken on an
-        evening already marked missed corrects it. None: no such evening for this chat."""
+        evening). The first answer counts; a second tap changes nothing. A late answer on an
+        evening already marked missed (nothing tapped by morning) replaces it: the patient's
+        word is better than our guess. None: no such evening for this chat."""
         _aware(now)
         with self._write() as conn:
             changed = conn.execute(
@@ -212,7 +213,7 @@ class FollowupQueries(StoreBase):
                 .where(
                     EveningRow.id == evening_id,
                     EveningRow.chat_id == chat_id,
-                    EveningRow.outcome.in_(("none", "missed") if outcome == "taken" else ("none",)),
+                    EveningRow.outcome.in_(("none", "missed")),
                 )
                 .values(outcome=outcome, outcome_at=now)
                 .returning(*_EVENING_COLUMNS)

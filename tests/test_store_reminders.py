@@ -206,18 +206,23 @@ def test_taps_are_idempotent_and_log_against_their_own_evening(store: Store) -> 
     assert second_now is not None and second_now.outcome == "none"
 
 
-def test_a_late_taken_corrects_missed_but_skip_does_not(store: Store) -> None:
-    enrol(store, [1])
+def test_a_late_answer_replaces_missed_once(store: Store) -> None:
+    enrol(store, [1, 2])
     store.materialise_due(NINE, GRACE)
-    (claimed,) = store.claim_reminders(NINE, GRACE)
-    store.record_reminder(claimed.id, "sent", NINE, message_id=1)
+    claimed = store.claim_reminders(NINE, GRACE)
+    for evening in claimed:
+        store.record_reminder(evening.id, "sent", NINE, message_id=1)
     next_day = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
     assert store.close_missed(next_day - timedelta(seconds=1)) == 0
-    assert store.close_missed(next_day) == 1
-    skip = store.record_outcome(1, claimed.id, "skipped", next_day)
-    assert skip is not None and not skip.recorded
-    taken = store.record_outcome(1, claimed.id, "taken", next_day)
+    assert store.close_missed(next_day) == 2
+    first, second = sorted(claimed, key=lambda e: e.chat_id)
+    taken = store.record_outcome(1, first.id, "taken", next_day)
     assert taken is not None and taken.recorded and taken.evening.outcome == "taken"
+    skip = store.record_outcome(2, second.id, "skipped", next_day)
+    assert skip is not None and skip.recorded and skip.evening.outcome == "skipped"
+    again = store.record_outcome(2, second.id, "taken", next_day)
+    assert again is not None and not again.recorded and again.evening.outcome == "skipped"
+    assert store.close_missed(next_day + timedelta(days=1)) == 0
 
 
 def test_snooze_and_nudge_are_rows_claimed_once(store: Store) -> None:

@@ -185,7 +185,7 @@ async def pause(update: Update, context: BotContext) -> None:
 
 
 async def pause_button(update: Update, context: BotContext) -> None:
-    """A /pause choice: z:<days>, 0 for until /resume."""
+    """A /pause choice: w:<days>, 0 for until /resume."""
     query = update.callback_query
     chat = update.effective_chat
     decoded = callbacks.decode(query.data if query else None)
