@@ -26,10 +26,23 @@ from telegram.request import HTTPXRequest
 from bot import logredact, texts
 from bot.config import Config, ConfigError, check_database_moved
 from bot.context import BotApplication, BotContext, BotData, Services
+from bot.dispatch import reminder_tick
 from bot.errors import error_handler
 from bot.handlers.ask import answer_button, edited_question, question
 from bot.handlers.checkin import checkin_button
 from bot.handlers.forget import forget, forget_button, stale_button
+from bot.handlers.plan import plan, plan_button, plan_reply
+from bot.handlers.reminders import (
+    pause,
+    pause_button,
+    reminder_button,
+    resume,
+    schedule,
+    stop,
+    time_command,
+    timezone_command,
+    today,
+)
 from bot.handlers.sources import sources
 from bot.handlers.start import help_command, privacy, start
 from bot.handlers.topics import topics, topics_button
@@ -38,6 +51,7 @@ from bot.inbox import InboxRunner
 from bot.jobs import PURGE_EVERY, PURGE_FIRST, purge_inbox, purge_unanswered
 from bot.sender import Pace, Sender
 from knowledge import Engine, KnowledgeError, load
+from reminders import PlanError, load_plans
 from store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -50,6 +64,7 @@ log = logging.getLogger(__name__)
 # cheap queue rather than in httpcore's pool, whose queue also costs CPU on every request.
 CONNECTIONS = 3
 CONCURRENT_UPDATES = CONNECTIONS
+REMINDERS_FIRST = 2.0  # seconds after start: reminders missed while down go out (within grace)
 
 
 async def _post_init(application: BotApplication) -> None:
@@ -127,6 +142,7 @@ def build_application(
         config=config,
         engine=engine or Engine(load(config.knowledge.path), config.clinic),
         store=store,
+        plans=load_plans(config.reminders.plans),
     )
     context_types = ContextTypes(context=BotContext, bot_data=BotData)
     builder = (
@@ -152,6 +168,16 @@ def build_application(
     application: BotApplication = builder.build()  # type: ignore[assignment]
     application.bot_data.services = services
 
+    # A typed answer to a /plan prompt (a reply to it) is taken before questions; any other
+    # message passes on to them.
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+            plan_reply,
+        ),
+        group=-1,
+    )
+
     # Free text (or a photo's caption) is a question; in groups only when the bot is
     # mentioned or replied to. An edited message is read again for safety only. Checked first:
     # most updates are questions, and no command or button matches these filters.
@@ -168,6 +194,15 @@ def build_application(
     application.add_handler(CommandHandler("sources", sources))
     application.add_handler(CommandHandler("privacy", privacy))
     application.add_handler(CommandHandler("forget", forget))
+    # Reminders.
+    application.add_handler(CommandHandler("plan", plan))
+    application.add_handler(CommandHandler("today", today))
+    application.add_handler(CommandHandler("schedule", schedule))
+    application.add_handler(CommandHandler("pause", pause))
+    application.add_handler(CommandHandler("resume", resume))
+    application.add_handler(CommandHandler("stop", stop))
+    application.add_handler(CommandHandler("time", time_command))
+    application.add_handler(CommandHandler("timezone", timezone_command))
     # Last among the message handlers: any other command, and a message that is only "/", get
     # a pointer to /help ("/ what is ldn" is a question, above).
     application.add_handler(
@@ -179,6 +214,9 @@ def build_application(
     application.add_handler(CallbackQueryHandler(topics_button, pattern=r"^t:"))
     application.add_handler(CallbackQueryHandler(forget_button, pattern=r"^f:"))
     application.add_handler(CallbackQueryHandler(checkin_button, pattern=r"^s:"))
+    application.add_handler(CallbackQueryHandler(reminder_button, pattern=r"^r:"))
+    application.add_handler(CallbackQueryHandler(plan_button, pattern=r"^p:"))
+    application.add_handler(CallbackQueryHandler(pause_button, pattern=r"^w:"))
     application.add_handler(CallbackQueryHandler(stale_button))
 
     application.add_error_handler(error_handler)
@@ -190,6 +228,15 @@ def build_application(
     )
     application.job_queue.run_repeating(
         purge_inbox, interval=PURGE_EVERY, first=PURGE_FIRST, name="purge-inbox"
+    )
+    # Nightly reminders: the scheduler decides when to look, the store what is due. One run at
+    # a time (a long dispatch makes the next tick wait, not overlap).
+    application.job_queue.run_repeating(
+        reminder_tick,
+        interval=config.reminders.tick_seconds,
+        first=REMINDERS_FIRST,
+        name="reminders",
+        job_kwargs={"max_instances": 1, "coalesce": True},
     )
     return application
 
@@ -239,7 +286,7 @@ def run_polling(config: Config) -> int:
         except BaseException:
             services.store.close()
             raise
-    except (ConfigError, KnowledgeError) as exc:
+    except (ConfigError, KnowledgeError, PlanError) as exc:
         print(f"ldn-bot: {exc}", file=sys.stderr)
         return 2
     except StoreError as exc:

@@ -5,6 +5,9 @@
     t:               the topic categories;  t:<category-id>  the entries of one category
     f:yes / f:no     the /forget confirmation
     s:<event-id>:h   "I need help now" on a safety check-in;  s:<event-id>:o  "I'm OK"
+    r:<evening-id>:<t|s|k|h>   a reminder's Taken / Snooze / Skip tonight / Stay on my dose
+    p:<field>:<value>          a /plan setup choice (plan, start, time, zone, ok, edit, cancel)
+    w:<days>                   /pause ("wait") for that many days (0: until /resume)
 
 Never patient data; every value fits Telegram's 64-byte limit because ids are <= 40 chars.
 """
@@ -14,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Action = Literal["a", "q", "t", "f", "s"]
-_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f", "s"})
+Action = Literal["a", "q", "t", "f", "s", "r", "p", "w"]
+_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f", "s", "r", "p", "w"})
 CHECKIN_HELP = "h"
 CHECKIN_OK = "o"
 MAX_BYTES = 64
@@ -67,6 +70,18 @@ def decode_checkin(data: str | None) -> tuple[int, str] | None:
     if answer not in (CHECKIN_HELP, CHECKIN_OK):
         return None
     return int(number), answer
+
+
+def reminder(evening_id: int, choice: str) -> str:
+    return Callback("r", f"{evening_id}:{choice}").encode()
+
+
+def plan(field: str, value: str = "") -> str:
+    return Callback("p", f"{field}:{value}").encode()
+
+
+def pause(days: int) -> str:
+    return Callback("w", str(days)).encode()
 
 
 def decode(data: str | None) -> Callback | None:

@@ -20,6 +20,7 @@ from bot import texts
 from bot.config import Config, ConfigError, check_database_moved, load_config
 from bot.console import HELP_WORDS, OK_WORDS, render_text
 from knowledge import Engine, KnowledgeError, Reply, Status, load
+from reminders import PlanError
 from store import StoreError
 
 EXIT_CONFIG = 2
@@ -153,6 +154,9 @@ def cmd_chat(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO)
 def cmd_check(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
     """Validate the knowledge base, safety rules and config; print a summary."""
     engine = build_engine(config)
+    from reminders import load_plans
+
+    book = load_plans(config.reminders.plans)
     kb = engine.kb
     slides = {s.slide for s in kb.sources.values() if s.kind == "slide"}
     warnings: list[str] = []
@@ -186,6 +190,8 @@ def cmd_check(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO
         f"telegram: token {'set' if config.telegram.token else 'not set'}, "
         f"server {config.telegram.base_url}\n"
         f"storage: {_safe_url(config.storage.url)}\n"
+        f"plans: {book.path}\n"
+        f"  {len(book.plans)} titration plans: {', '.join(book.names())}\n"
         + "".join(f"warning: {w}\n" for w in warnings)
         + "OK\n"
     )
@@ -227,6 +233,15 @@ def cmd_unanswered(config: Config, args: argparse.Namespace, out: TextIO, inp: T
     for row in rows:
         out.write(f"{row.count:5}  {row.last_day:%Y-%m-%d}  {row.question}\n")
     return 0
+
+
+def cmd_plan(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
+    """List the clinic's titration plans, or show one day by day from a start date."""
+    from bot.plan_cli import plan_list, plan_show
+
+    if args.plan_command == "list":
+        return plan_list(config, out)
+    return plan_show(config, args.name, args.start, args.days, out)
 
 
 def cmd_run(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
@@ -317,6 +332,27 @@ def parser() -> argparse.ArgumentParser:
         "--limit", type=int, default=50, metavar="N", help="show at most N questions (50)"
     )
     un.set_defaults(func=cmd_unanswered)
+    plan = command(
+        "plan",
+        "the clinic's titration plans",
+        "List the titration plans (reminders/data/plans.yaml or [reminders] plans), or print\n"
+        "one plan's schedule day by day from a start date.",
+    )
+    plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+    listing = plan_sub.add_parser("list", help="list the plans", description="List the plans.")
+    show = plan_sub.add_parser(
+        "show", help="a plan's schedule, day by day", description="A plan's schedule, day by day."
+    )
+    for action in (listing, show):
+        action.add_argument(
+            "--config", "-c", dest="plan_config", metavar="CONFIG", help=CONFIG_HELP
+        )
+    show.add_argument("name", help="the plan's name (see plan list)")
+    show.add_argument("--start", default=None, help="start date YYYY-MM-DD (default: today)")
+    show.add_argument(
+        "--days", type=int, default=None, help="days to print (default: to maintenance)"
+    )
+    plan.set_defaults(func=cmd_plan)
     return p
 
 
@@ -325,11 +361,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(sys.stdout, io.TextIOWrapper):
         # A terminal whose locale cannot show a character gets "?" for it, not a traceback.
         sys.stdout.reconfigure(errors="replace")
-    config_path = getattr(args, "sub_config", None) or args.config
+    config_path = (
+        getattr(args, "plan_config", None) or getattr(args, "sub_config", None) or args.config
+    )
     try:
         config = load_config(config_path)
         code: int = args.func(config, args, sys.stdout, sys.stdin)
-    except (ConfigError, KnowledgeError) as exc:
+    except (ConfigError, KnowledgeError, PlanError) as exc:
         print(f"ldn-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except StoreError as exc:

@@ -87,6 +87,15 @@ class SendingConfig:
 
 
 @dataclass(frozen=True)
+class RemindersConfig:
+    tick_seconds: int = 45  # how often the scheduler asks the store what is due
+    grace_minutes: int = 120  # a reminder missed while the bot was down is sent this late at most
+    snooze_minutes: int = 30  # "Snooze" asks again after this long
+    nudge_after_minutes: int = 60  # one nudge if nothing was tapped; 0: no nudge
+    plans: Path | None = None  # None: the plans shipped with the package
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -97,6 +106,7 @@ class Config:
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     sending: SendingConfig = field(default_factory=SendingConfig)
     source: Path | None = None  # the file it came from, for messages
@@ -154,7 +164,15 @@ def _url(where: str, section: str, key: str, value: str, schemes: tuple[str, ...
 
 def from_dict(data: dict[str, Any], where: str = "config", base: Path | None = None) -> Config:
     """Build a Config from parsed TOML (`base` resolves relative paths)."""
-    unknown = set(data) - {"clinic", "knowledge", "telegram", "storage", "logging", "sending"}
+    unknown = set(data) - {
+        "clinic",
+        "knowledge",
+        "telegram",
+        "storage",
+        "reminders",
+        "logging",
+        "sending",
+    }
     if unknown:
         raise ConfigError(f"{where}: unknown section [{sorted(unknown)[0]}]")
 
@@ -232,6 +250,8 @@ def from_dict(data: dict[str, Any], where: str = "config", base: Path | None = N
     if retention < 1:
         raise ConfigError(f"{where}: [storage] unanswered_retention_days must be at least 1")
 
+    reminders = _reminders(data, where, base)
+
     lg = _section(data, "logging", LoggingConfig, where)
     level = _typed(where, "logging", "level", lg.get("level", "INFO"), str).upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -242,6 +262,7 @@ def from_dict(data: dict[str, Any], where: str = "config", base: Path | None = N
         knowledge=KnowledgeConfig(path=knowledge_path),
         telegram=telegram,
         storage=StorageConfig(url=url, unanswered_retention_days=retention),
+        reminders=reminders,
         logging=LoggingConfig(level=level),
         sending=_sending(data, where),
         old_database=old_database,
@@ -315,6 +336,31 @@ def _sending(data: dict[str, Any], where: str) -> SendingConfig:
     if not 1 <= connections <= 64:
         raise ConfigError(f"{where}: [sending] bulk_connections must be 1-64")
     return SendingConfig(rate, per_chat, connections)
+
+
+_REMINDER_LIMITS = {
+    "tick_seconds": (5, 600),
+    "grace_minutes": (0, 720),
+    "snooze_minutes": (5, 240),
+    "nudge_after_minutes": (0, 360),
+}
+
+
+def _reminders(data: dict[str, Any], where: str, base: Path | None) -> RemindersConfig:
+    r = _section(data, "reminders", RemindersConfig, where)
+    values: dict[str, Any] = {}
+    for key, (low, high) in _REMINDER_LIMITS.items():
+        value = _typed(where, "reminders", key, r.get(key, getattr(RemindersConfig, key)), int)
+        if not low <= value <= high:
+            raise ConfigError(f"{where}: [reminders] {key} must be between {low} and {high}")
+        values[key] = value
+    plans = _optional_text(where, "reminders", r, "plans")
+    if plans:
+        path = Path(plans).expanduser()
+        if base is not None and not path.is_absolute():
+            path = base / path
+        values["plans"] = path
+    return RemindersConfig(**values)
 
 
 def load_config(path: Path | str | None) -> Config:

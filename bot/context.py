@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.recorder import UnansweredRecorder
 from bot.sender import Sender
 from knowledge import Engine
+from reminders import PlanBook
 from store import ProcessLock, Store
 
 T = TypeVar("T")
@@ -43,6 +44,8 @@ class Services:
     recorder: UnansweredRecorder | None = None
     sender: Sender | None = None
     bulk_bot: Bot | None = None
+    plans: PlanBook | None = None
+    reminders_recovered: bool = False  # the first reminder tick after start has swept
     _seen: OrderedDict[int, datetime] = field(default_factory=OrderedDict)
     _bulk_lock: ProcessLock | None = None
 
@@ -88,6 +91,11 @@ class Services:
         if self.sender is None:
             raise RuntimeError("the sender is not set up (post_init has not run)")
         return self.sender
+
+    def require_plans(self) -> PlanBook:
+        if self.plans is None:
+            raise RuntimeError("the titration plans are not loaded")
+        return self.plans
 
     def require_recorder(self) -> UnansweredRecorder:
         if self.recorder is None:

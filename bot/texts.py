@@ -17,6 +17,14 @@ EXAMPLE_ENTRIES = ("side-effects", "when-to-take", "sleep-problems", "how-ldn-wo
 COMMANDS = (
     ("start", "Welcome and what I can do"),
     ("topics", "Browse the topics I know about"),
+    ("plan", "Set up or change your dose reminders"),
+    ("today", "Tonight's dose and what is recorded"),
+    ("schedule", "Your titration plan, step by step"),
+    ("pause", "Pause reminders for a few days"),
+    ("resume", "Turn reminders back on"),
+    ("stop", "Stop reminders (your plan is kept)"),
+    ("time", "Show or change the reminder time"),
+    ("timezone", "Show or change your time zone"),
     ("help", "How to use this bot"),
     ("sources", "The studies and slides behind my answers"),
     ("privacy", "What I store and how to delete it"),
@@ -32,6 +40,7 @@ def welcome(clinic: ClinicInfo) -> str:
         "Ask me in your own words, for example about side effects, when to take your dose or "
         "how LDN works. Every answer comes from your clinic's information and shows its "
         "sources. When I don't know, I say so.\n\n"
+        "Send /plan to get a reminder each evening that follows your titration plan.\n\n"
         "<b>Please note:</b> I give general information, not personal medical advice, and I "
         "never change your dose. For questions about your own treatment, contact "
         f"{contact}. In an emergency, call {emergency}.\n\n"
@@ -59,18 +68,23 @@ def privacy(retention_days: int) -> str:
         "• This chat's id and type, when it first and last used me, and whether you pressed "
         "Start: so the clinic's reminders and updates can reach you later.\n"
         "• Your settings for this bot, if you choose any.\n"
+        "• If you set up reminders (/plan): your plan, reminder time and time zone, and for "
+        "each evening the dose it asked for, whether the reminder was delivered and what you "
+        "tapped (taken, skipped) or that nothing was tapped (missed).\n"
         "• Questions I could not answer, with names, phone numbers, e-mail addresses, dates "
         "and other numbers taken out, <b>without any link to you or this chat</b>: only the "
         f"day and how often each was asked, for {retention_days} days, so the clinic can add "
         "answers.\n\n"
-        "I do not store your other messages or my answers. /forget deletes everything linked "
+        "Your messages are kept only until I have answered them (usually a second), and I "
+        "do not store my answers. /forget deletes everything linked "
         "to this chat; the unanswered questions above cannot be traced back to you, so they "
         "stay until they expire. Please don't type names or phone numbers in questions."
     )
 
 
 FORGET_CONFIRM = (
-    "This deletes everything stored about this chat: its record and your settings. "
+    "This deletes everything stored about this chat: its record, your settings, your "
+    "reminder plan and every evening recorded. "
     "You can use the bot again at any time afterwards. Delete now?"
 )
 FORGET_DONE = "Done: nothing about this chat is stored any more."

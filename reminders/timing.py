@@ -54,6 +54,22 @@ def next_reminder_at(now: datetime, setting: ReminderSetting) -> datetime:
     raise AssertionError("unreachable: a reminder time recurs every day")
 
 
+def reminder_at(evening: date, at: time, zone: ZoneInfo) -> datetime:
+    """The instant (UTC) of the reminder for `evening` at local wall-clock time `at`.
+
+    A time before DAY_STARTS (e.g. 00:30) falls on the next calendar day but still belongs to
+    `evening`. A skipped wall-clock time fires right after the gap; a repeated one at its first
+    occurrence, so the same evening never has two instants.
+    """
+    day = evening if at >= DAY_STARTS else evening + timedelta(days=1)
+    return _instant(day, at, zone)
+
+
+def evening_ends_at(evening: date, zone: ZoneInfo) -> datetime:
+    """The instant (UTC) the next day starts: an evening still open then is missed."""
+    return _instant(evening + timedelta(days=1), DAY_STARTS, zone)
+
+
 def _instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     wall = datetime.combine(day, at)
     first = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)

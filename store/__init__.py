@@ -19,7 +19,9 @@ Exception hierarchy (invalid arguments raise plain :class:`ValueError` instead):
     └── UnknownChatError        (also a LookupError) the chat was never recorded
 
 Modules: :mod:`store.core` (the :class:`Store`), one module per domain (:mod:`store.chats`,
-:mod:`store.events`, ...) on :mod:`store.base`, :mod:`store.models` (tables and the
+:mod:`store.events`, :mod:`store.regimens`, :mod:`store.reminders` (evenings and their
+claims), :mod:`store.followups` (snoozes, nudges, taps, holds), with their values in
+:mod:`store.records`) on :mod:`store.base`, :mod:`store.models` (tables and the
 registry of chat-linked tables), :mod:`store.migrate` (Alembic driven from code),
 :mod:`store.engine` (engine set-up per backend), ``store/migrations`` (revisions).
 """
@@ -32,18 +34,24 @@ from .errors import MigrationError, StoreError, UnknownChatError
 from .events import EventRecord
 from .inbox import ClaimedUpdate, InboxCounts, IncomingUpdate, ProcessLock
 from .migrate import head_revision
+from .records import Draft, EveningRecord, FollowupRecord, StoredRegimen, Tap
 
 __all__ = [
     "ChatKind",
     "ChatRecord",
     "ClaimedUpdate",
+    "Draft",
+    "EveningRecord",
     "EventRecord",
+    "FollowupRecord",
     "InboxCounts",
     "IncomingUpdate",
     "MigrationError",
     "ProcessLock",
     "Store",
     "StoreError",
+    "StoredRegimen",
+    "Tap",
     "UnansweredCount",
     "UnansweredQuestionRow",
     "UnansweredStatus",

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from .chats import ChatQueries
 from .events import EventQueries
+from .followups import FollowupQueries
 from .inbox import InboxQueries
+from .regimens import RegimenQueries
+from .reminders import ReminderQueries
 
 
-class Store(ChatQueries, EventQueries, InboxQueries):
+class Store(
+    ChatQueries, EventQueries, InboxQueries, RegimenQueries, ReminderQueries, FollowupQueries
+):
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 
     Create with :meth:`open`; release with :meth:`close` (or use as a context manager).

@@ -28,12 +28,18 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 CHAT_KINDS: Final = ("private", "group", "supergroup")
+# Delivery (what happened to the message) is kept apart from outcome (what the patient did).
+DELIVERIES: Final = ("pending", "sending", "sent", "unknown", "not_sent", "blocked")
+OUTCOMES: Final = ("none", "taken", "skipped", "missed")
+REGIMEN_STATES: Final = ("active", "paused", "stopped")
+FOLLOWUP_KINDS: Final = ("snooze", "nudge")
 UNANSWERED_STATUSES: Final = ("fallback", "clarify")
 
 NAMING_CONVENTION: Final = {
@@ -216,3 +222,112 @@ class InboxUpdate(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+@chat_linked()
+class RegimenRow(Base):
+    """A patient's regimen: a copy of the plan's steps as chosen (JSON), start, time, zone,
+    holds (JSON), pause state, and the next evening the scheduler will look at.
+
+    ``next_due_at`` is that evening's reminder instant (NULL when stopped): each tick reads
+    only the regimens whose ``next_due_at`` has come, through its index."""
+
+    __tablename__ = "regimens"
+    __table_args__ = (CheckConstraint(_in("state", REGIMEN_STATES), name="state"),)
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    plan_name: Mapped[str] = mapped_column(String(32))
+    plan_title: Mapped[str] = mapped_column(String(64))
+    steps: Mapped[str] = mapped_column(Text)
+    max_mg: Mapped[str] = mapped_column(String(8))
+    start_date: Mapped[date] = mapped_column(Date)
+    remind_at: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    holds: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(8))
+    paused_until: Mapped[date | None] = mapped_column(Date)
+    next_evening: Mapped[date] = mapped_column(Date)
+    next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+@chat_linked()
+class PlanDraft(Base):
+    """A half-finished /plan setup: a row, so a restart or another process continues it."""
+
+    __tablename__ = "plan_drafts"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    stage: Mapped[str] = mapped_column(String(16))
+    plan_name: Mapped[str | None] = mapped_column(String(32))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    remind_at: Mapped[str | None] = mapped_column(String(5))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+@chat_linked()
+class EveningRow(Base):
+    """One evening of one patient: unique on (chat, local evening), so a reminder is claimed
+    at most once. It records the dose it asked for, the delivery of the reminder and, apart
+    from it, the outcome (an outage is never "missed")."""
+
+    __tablename__ = "evenings"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "evening"),
+        CheckConstraint(_in("delivery", DELIVERIES), name="delivery"),
+        CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
+        Index(None, "delivery", "due_at"),
+        Index(None, "delivery", "outcome", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    evening: Mapped[date] = mapped_column(Date)
+    dose_mg: Mapped[str] = mapped_column(String(8))
+    previous_mg: Mapped[str | None] = mapped_column(String(8))
+    step: Mapped[int] = mapped_column(Integer)
+    step_up: Mapped[bool] = mapped_column(Boolean(create_constraint=False))
+    label: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    delivery: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(String(16))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    outcome: Mapped[str] = mapped_column(String(8))
+    outcome_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+@chat_linked()
+class FollowupRow(Base):
+    """A snooze or a nudge: a later message about an evening, due at ``due_at``, claimed like
+    the reminder itself. Not an in-memory job, so a restart keeps it."""
+
+    __tablename__ = "reminder_followups"
+    __table_args__ = (
+        UniqueConstraint("evening_id", "kind", "seq"),
+        CheckConstraint(_in("kind", FOLLOWUP_KINDS), name="kind"),
+        CheckConstraint(_in("delivery", DELIVERIES), name="delivery"),
+        Index(None, "delivery", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    evening_id: Mapped[int] = mapped_column(
+        _ID, ForeignKey("evenings.id", ondelete="CASCADE"), index=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8))
+    seq: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    delivery: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(String(16))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    message_id: Mapped[int | None] = mapped_column(BigInteger)

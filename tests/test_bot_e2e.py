@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot import callbacks
+from bot import callbacks, texts
 from bot.context import BotContext
 from knowledge import Engine, load
 from store import StoreError
@@ -78,7 +78,10 @@ async def press(bot: RunningBot, data: str, chat_id: int = USER) -> int:
 async def test_start_welcomes_registers_commands_and_remembers_the_chat(bot: RunningBot) -> None:
     commands = await bot.server.wait_for("setMyCommands")
     names = [c["command"] for c in commands.params["commands"]]
-    assert names == ["start", "topics", "help", "sources", "privacy", "forget"]
+    assert names == [name for name, _ in texts.COMMANDS]
+    for name in ("start", "topics", "plan", "today", "schedule", "pause", "resume", "stop"):
+        assert name in names
+    assert {"time", "timezone", "help", "sources", "privacy", "forget"} <= set(names)
 
     mark = bot.server.mark()
     bot.server.push_update(factories.command("/start", user_id=USER))

@@ -46,7 +46,11 @@ EXPECTED_TABLES = {
     "chats",
     "chat_preferences",
     "events",
+    "evenings",
     "inbox",
+    "plan_drafts",
+    "regimens",
+    "reminder_followups",
     "unanswered_questions",
 }
 

@@ -6,7 +6,7 @@ rows are grouped by UTC day, scrubbed again (names, numbers, e-mails written out
 counted; then the old table is dropped.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-02
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from knowledge.scrub import MAX_KEPT, NUMBER, scrub
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
