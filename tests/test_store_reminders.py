@@ -1,8 +1,7 @@
-# ruff: noqa: F811 - the fixtures imported from tests/test_store.py are used as arguments
 """The reminders' store: evenings claimed at most once, on SQLite and on PostgreSQL.
 
 Fixtures (a fresh SQLite file or a private PostgreSQL schema per test) come from
-tests/test_store.py.
+tests/storefixtures.py.
 """
 
 from __future__ import annotations
@@ -16,13 +15,7 @@ from pathlib import Path
 
 from reminders import Pause, Regimen, load_plans
 from store import Store
-from tests.test_store import (  # noqa: F401 - fixtures
-    db_url,
-    pg_admin_engine,
-    pg_url,
-    run_in_threads,
-    store,
-)
+from tests.test_store import run_in_threads
 
 BOOK = load_plans()
 START = date(2026, 12, 1)
