@@ -113,6 +113,15 @@ class Engine:
             kind = self.signal.checkin(folded, answered=answered)
         return replace(reply, checkin=kind) if kind is not None else reply
 
+    def rules_checkin(self, question: str) -> str | None:
+        """The kind of the check-in the rules alone give (a look-alike of that kind), or None."""
+        folded = fold(question[:MAX_SAFETY_TEXT])
+        safety = self._safety.check(folded)
+        if safety.rule is not None or safety.near is None:
+            return None
+        answered = self._ordinary(question, folded, safety.set_aside).status is Status.ANSWER
+        return None if answered else safety.near.id
+
     def ordinary(self, question: str) -> Reply:
         """The reply as if no safety rule had matched (for evaluating the learned signal)."""
         folded = fold(question[:MAX_SAFETY_TEXT])
