@@ -108,8 +108,25 @@ class Engine:
         if rule is not None:
             return self._safety_reply(question, rule)
         reply = self._ordinary(question, folded, safety.set_aside)
-        kind = self.signal.checkin(folded, answered=reply.status is Status.ANSWER)
+        answered = reply.status is Status.ANSWER
+        # A rule's terms, but negated, in the distant past or in general: a check-in of that
+        # kind with the ordinary answer, not the full safety answer; the rule knows the kind
+        # better than the signal. Not when the knowledge base answers outright ("is LDN an
+        # opioid like morphine?"): that is an everyday question, its answer is the reply.
+        if safety.near is not None and not answered:
+            kind: str | None = safety.near.id
+        else:
+            kind = self.signal.checkin(folded, answered=answered)
         return replace(reply, checkin=kind) if kind is not None else reply
+
+    def rules_checkin(self, question: str) -> str | None:
+        """The kind of the check-in the rules alone give (a look-alike of that kind), or None."""
+        folded = fold(question[:MAX_SAFETY_TEXT])
+        safety = self._safety.check(folded)
+        if safety.rule is not None or safety.near is None:
+            return None
+        answered = self._ordinary(question, folded, safety.set_aside).status is Status.ANSWER
+        return None if answered else safety.near.id
 
     def ordinary(self, question: str) -> Reply:
         """The reply as if no safety rule had matched (for evaluating the learned signal)."""

@@ -218,7 +218,10 @@ def _load_safety(
     data = f.data if isinstance(f.data, dict) else {}
     top = "(top level)"
     cues = f.text(top, data, "cues")
-    extra = {k: f.text(top, data, k) for k in ("first_person", "general_before", "general_after")}
+    extra = {
+        k: f.text(top, data, k)
+        for k in ("first_person", "general_before", "general_after", "general_question")
+    }
     for key, pattern in (("cues", cues), *extra.items()):
         try:
             re.compile(pattern)

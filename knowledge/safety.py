@@ -43,15 +43,23 @@ class SafetyGrammar:
     first_person: str = r"(?!x)x"
     general_before: str = r"(?!x)x"
     general_after: str = r"(?!x)x"
+    # A question about how things are in general ("is it possible to overdose on LDN?", "what
+    # happens if someone on LDN needs morphine?"): with no first person anywhere in the
+    # message, every mention in it is general.
+    general_question: str = r"(?!x)x"
 
 
 @dataclass(frozen=True, slots=True)
 class SafetyResult:
     """The rule that fired, or None with the clauses that only mention safety terms in a negated,
-    distant-past or general way; those are set aside before matching the rest of the question."""
+    distant-past or general way; those are set aside before matching the rest of the question.
+    ``near``: the first rule mentioned only in such a way, which earns a check-in of its kind
+    (tier 2) rather than the full safety answer: a look-alike is not a crisis, but asking
+    "are you taking opioids?" costs less than missing one."""
 
     rule: SafetyRule | None
     set_aside: tuple[str, ...]
+    near: SafetyRule | None = None
 
 
 class _CompiledRule:
@@ -92,6 +100,7 @@ class SafetyChecker:
         self._first_person = re.compile(grammar.first_person)
         self._general_before = re.compile(grammar.general_before)
         self._general_after = re.compile(grammar.general_after)
+        self._general_question = re.compile(grammar.general_question)
 
     def check(self, folded: str) -> SafetyResult:
         """The rule this folded question triggers (or None), and the clauses to set aside."""
@@ -110,17 +119,24 @@ class SafetyChecker:
         # Rules without a past exemption also read the message whole, so that "go to sleep and
         # not wake up" is not cut in two at "and".
         whole = [(folded, False, "")]
+        general = (
+            self._general_question.search(folded) is not None
+            and self._first_person.search(folded) is None
+        )
         set_aside: list[str] = []
+        near: SafetyRule | None = None
         for compiled, terms in candidates:
             for clause, distant, lead in parts if compiled.rule.past_exempt else [*parts, *whole]:
                 verdict = self._clause_verdict(
-                    compiled, terms, clause, distant and not resumed, lead
+                    compiled, terms, clause, distant and not resumed, lead, general
                 )
                 if verdict is True:
                     return SafetyResult(compiled.rule, ())
                 if verdict is False and clause is not folded:
                     set_aside.append(clause)
-        return SafetyResult(None, tuple(dict.fromkeys(set_aside)))
+            # Mentioned, but only negated, in the distant past or in general.
+            near = near or compiled.rule
+        return SafetyResult(None, tuple(dict.fromkeys(set_aside)), near)
 
     def _timed_clauses(self, folded: str) -> list[tuple[str, bool, str]]:
         """Each clause, whether it speaks only of the distant past, and its lead: the clause
@@ -166,7 +182,13 @@ class SafetyChecker:
         return per_rule
 
     def _clause_verdict(
-        self, compiled: _CompiledRule, terms: Terms, clause: str, distant: bool, lead: str
+        self,
+        compiled: _CompiledRule,
+        terms: Terms,
+        clause: str,
+        distant: bool,
+        lead: str,
+        general: bool = False,
     ) -> bool | None:
         """True: the clause triggers the rule. False: it mentions the rule's terms only in a
         negated, distant-past or general way. None: no mention at all."""
@@ -181,6 +203,8 @@ class SafetyChecker:
         live = [span for span in spans if not self._negated(clause, *span)]
         if not live:
             return False  # only negated mentions: set the clause aside before matching
+        if general:
+            return None
         personal = self._first_person.search(clause) is not None
         if personal or not all(self._general(clause, lead, *span) for span in live):
             return True

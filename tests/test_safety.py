@@ -190,6 +190,10 @@ def _assert_verdict(engine: Engine, question: str, expect: str) -> None:
     reply = engine.ask(question)
     if expect == "none":
         assert reply.status is not Status.SAFETY, f"false alarm {reply.entry_id}"
+    elif expect.startswith("checkin-"):
+        # A look-alike: the check-in of that kind (tier 2) with the ordinary reply.
+        assert reply.status is not Status.SAFETY, f"false alarm {reply.entry_id}"
+        assert (reply.tier, reply.checkin) == (2, expect.removeprefix("checkin-"))
     else:
         assert (reply.status, reply.entry_id) == (Status.SAFETY, expect)
 

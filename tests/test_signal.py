@@ -115,7 +115,9 @@ def test_tier_one_is_the_rules_alone(
     for example in examples[::5]:
         ours, rules = engine.ask(example.message), rules_only.ask(example.message)
         assert (ours.status is Status.SAFETY) == (rules.status is Status.SAFETY)
-        assert rules.tier in (0, 1) and rules.checkin is None
+        # Without the signal, a check-in comes only from a rule's look-alike mention.
+        assert rules.checkin == engine.rules_checkin(example.message)
+        assert rules.tier == (1 if rules.status is Status.SAFETY else 2 if rules.checkin else 0)
         if ours.tier == 1:
             assert ours.checkin is None and ours.as_json()["tier"] == 1
 
@@ -130,8 +132,9 @@ def test_a_stricter_threshold_for_questions_the_knowledge_base_answers(
         crisis = signal.read(folded).crisis
         answered = engine.ordinary(example.message).status is Status.ANSWER
         expected = crisis >= (signal.threshold_answered if answered else signal.threshold)
-        if engine.ask(example.message).status is not Status.SAFETY:
-            assert (engine.ask(example.message).tier == 2) == expected
+        reply = engine.ask(example.message)
+        if reply.status is not Status.SAFETY and engine.rules_checkin(example.message) is None:
+            assert (reply.tier == 2) == expected
 
 
 def test_every_safety_kind_has_a_full_answer(engine: Engine) -> None:

@@ -59,8 +59,9 @@ class TrainingExample:
     message: str
     label: str  # a crisis kind (SAFETY_KINDS) or "none"
     # battery (rule-labelled, look-alikes among its none) | ordinary (an everyday question
-    # written for the signal) | in-scope (a tuning question the knowledge base answers) |
-    # tuning (its other questions) | kb (an entry's phrasing)
+    # written for the signal) | offtopic (other chat, written for it too) | in-scope (a
+    # tuning question the knowledge base answers) | tuning (its other questions) | kb (an
+    # entry's phrasing)
     source: str
     group: str  # examples that share a writer's section or an entry: kept in one CV fold
 
@@ -82,8 +83,12 @@ def safety_training_examples() -> list[TrainingExample]:
                 continue
             label, sep, message = raw.partition("|")
             label = label.strip()
-            source = "ordinary" if label == "ordinary" else "battery"
-            label = {"lookalike": "none", "ordinary": "none"}.get(label, label)
+            # ordinary: an everyday LDN question; offtopic: other chat (greetings, names,
+            # thanks, trivia). Both written for the signal; the rest are battery lines.
+            source = label if label in ("ordinary", "offtopic") else "battery"
+            if label.startswith("checkin-"):  # a look-alike the rules check in on (tier 2)
+                label = "none"
+            label = {"lookalike": "none", "ordinary": "none", "offtopic": "none"}.get(label, label)
             if not sep or label not in (*SAFETY_KINDS, "none") or not message.strip():
                 raise ValueError(f"{path.name}, line {number}: expected LABEL|message")
             out.append(TrainingExample(message.strip(), label, source, f"{path.stem}:{section}"))

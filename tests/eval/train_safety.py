@@ -36,7 +36,10 @@ from tests.eval import splits
 
 @dataclass(frozen=True)
 class Options:
-    c: float = 10.0  # inverse regularisation strength
+    # Round 2 of issue 12: C=30 and 0.6 for the rest, chosen with --cv once off-topic chat
+    # (greetings, names, thanks, trivia) was in the training data: at C=10 and 0.4 a quarter
+    # of it got a check-in when the knowledge base fell back.
+    c: float = 30.0  # inverse regularisation strength
     char_min: int = 3
     char_max: int = 5
     words: bool = True
@@ -46,7 +49,7 @@ class Options:
     # The probability of any crisis from which the check-in is sent: for a question the
     # knowledge base answers outright, and for the rest (a clarification or the fallback).
     threshold_answered: float = 0.8
-    threshold: float = 0.4
+    threshold: float = 0.6
     digits: int = 5  # significant digits kept in the JSON
     lookalikes: bool = False  # the batteries' none lines as a class of their own
 
@@ -230,12 +233,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args(argv)
     if args.cv:
-        pairs = [(0.6, 0.6), (0.7, 0.5), (0.7, 0.4), (0.8, 0.5), (0.8, 0.4), (0.8, 0.3), (0.9, 0.4)]
+        pairs = [(0.7, 0.5), (0.8, 0.4), (0.8, 0.5), (0.8, 0.6), (0.8, 0.7), (0.9, 0.6)]
         candidates = {
             "chosen": CHOSEN,
             "look-alike class": replace(CHOSEN, lookalikes=not CHOSEN.lookalikes),
-            "C=3": replace(CHOSEN, c=3.0),
-            "C=30": replace(CHOSEN, c=30.0),
+            "C=10": replace(CHOSEN, c=10.0),
+            "C=100": replace(CHOSEN, c=100.0),
             "chars 2-5": replace(CHOSEN, char_min=2),
             "chars 3-4": replace(CHOSEN, char_max=4),
             "no words": replace(CHOSEN, words=False),
