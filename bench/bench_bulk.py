@@ -1,7 +1,7 @@
-"""A burst of bulk sends (the nightly reminders' shape) against the fake server enforcing
-Telegram's 30 messages/s, while other patients ask questions.
+"""Patients due at 21:00 (the nightly reminders' own dispatch, claims in the store) against
+the fake server enforcing Telegram's 30 messages/s, while other patients ask questions.
 
-    .venv/bin/python bench/bench_bulk.py [--patients 10000] [--ask-every 0.5]
+    .venv/bin/python bench/bench_bulk.py [--patients 10000] [--ask-every 0.5] [--plain]
 
 Figures: the sustained bulk rate, duplicates and losses, 429s after the first second, and the
 time from a question's arrival to its first reply message (p50, p95). The server runs in a
@@ -18,13 +18,20 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import create_engine, insert  # noqa: E402
+
+from bench.bench_reminders import regimen_rows  # noqa: E402
 from bench.remote_server import RemoteServer  # noqa: E402
+from bot.dispatch import dispatch  # noqa: E402
 from bot.sender import Delivery, Lane, Sender  # noqa: E402
+from store import Store  # noqa: E402
+from store.models import RegimenRow  # noqa: E402
 from tests.botharness import TOKEN, make_config, running_bot  # noqa: E402
 from tests.fakebotapi import factories  # noqa: E402
 
@@ -49,11 +56,33 @@ async def plain_bulk(sender: Sender, chats: list[int], workers: int = 16) -> Cou
     return outcomes
 
 
+WHEN = datetime(2031, 12, 1, 21, 0, tzinfo=UTC)  # no tick on the real clock sees these
+
+
+def fill_due_regimens(db: Path, chats: list[int]) -> None:
+    """Regimens for ``chats``, every one due at WHEN (21:00 UTC)."""
+    rows = regimen_rows(len(chats), WHEN - timedelta(hours=6), first_chat=chats[0])
+    for row in rows:
+        row.update(timezone="UTC", remind_at="21:00", next_evening=WHEN.date(), next_due_at=WHEN)
+    Store.open(f"sqlite:///{db}").close()
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(insert(RegimenRow), rows)
+    engine.dispose()
+
+
 async def main_async(
-    patients: int, ask_every: float, source: BulkSource, limit: int = 30, pace: bool = True
+    patients: int,
+    ask_every: float,
+    source: BulkSource | None,
+    limit: int = 30,
+    pace: bool = True,
 ) -> None:
+    """``source`` None: the nightly reminders' own dispatch (claims in the store)."""
     chats = list(range(FIRST, FIRST + patients))
     with tempfile.TemporaryDirectory() as tmp, RemoteServer(TOKEN) as server:
+        if source is None:
+            fill_due_regimens(Path(tmp) / "bench.sqlite3", chats)
         limits = {"per_second": limit, "per_chat_per_second": 1.0} if limit else None
         await asyncio.to_thread(server.call, "configure", limits, 0.05)
         config = make_config(server, Path(tmp) / "bench.sqlite3", rate_limit=pace)  # type: ignore[arg-type]
@@ -65,7 +94,15 @@ async def main_async(
             mark = await asyncio.to_thread(server.call, "mark")
             asked: dict[int, float] = {}
             started = time.monotonic()
-            bulk = asyncio.create_task(source(sender, chats))
+            if source is None:
+
+                async def reminders(_sender: Sender, _chats: list[int]) -> Counter[Delivery]:
+                    report = await dispatch(services, WHEN)  # type: ignore[arg-type]
+                    return Counter({Delivery(k): v for k, v in report.deliveries.items()})
+
+                bulk = asyncio.create_task(reminders(sender, chats))
+            else:
+                bulk = asyncio.create_task(source(sender, chats))
             user = 0
             while not bulk.done():
                 user += 1
