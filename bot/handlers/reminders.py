@@ -17,12 +17,26 @@ from reminders import COMMON_ZONES, HOLD_DAYS, Pause, find_zone, suggest_zones
 from reminders.parsing import parse_time
 from reminders.plan import mg
 from store.records import Outcome
+from store.regimens import StoredRegimen
 
 log = logging.getLogger(__name__)
 
 _OUTCOMES: dict[str, Outcome] = {rt.TAKEN: "taken", rt.SKIP: "skipped"}
 PAUSE_CHOICES = (1, 3, 7, 14)
 MAX_PAUSE_DAYS = 90
+
+
+async def _own_regimen(update: Update, context: BotContext) -> tuple[int, StoredRegimen] | None:
+    """The chat's regimen, or None after telling the patient how to set one up."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    services = context.services
+    stored = await services.db(services.require_store().get_regimen, chat.id)
+    if stored is None:
+        await send_html(update, context, [rt.NO_REGIMEN])
+        return None
+    return chat.id, stored
 
 
 async def reminder_button(update: Update, context: BotContext) -> None:
@@ -92,15 +106,12 @@ async def reminder_button(update: Update, context: BotContext) -> None:
 
 async def today(update: Update, context: BotContext) -> None:
     """Tonight's dose, step and what has been recorded."""
-    chat = update.effective_chat
-    if chat is None:
+    found = await _own_regimen(update, context)
+    if found is None:
         return
+    chat_id, stored = found
     services = context.services
     store = services.require_store()
-    stored = await services.db(store.get_regimen, chat.id)
-    if stored is None:
-        await send_html(update, context, [rt.NO_REGIMEN])
-        return
     regimen = stored.regimen
     evening = regimen.evening_of(services.clock())
     night = regimen.tonight(evening)
@@ -108,7 +119,7 @@ async def today(update: Update, context: BotContext) -> None:
         text = f"Your plan starts on {rt.long_day(regimen.start)}."
         await send_html(update, context, [text])
         return
-    row = await services.db(store.evening_for, chat.id, evening)
+    row = await services.db(store.evening_for, chat_id, evening)
     lines = [
         f"<b>Tonight ({rt.day(evening)}): {escape(night.label)}, {mg(night.dose_mg)} mg</b>",
         f"Reminder at {regimen.at:%H:%M} ({escape(regimen.timezone)}).",
@@ -261,15 +272,12 @@ async def stop(update: Update, context: BotContext) -> None:
 
 async def time_command(update: Update, context: BotContext) -> None:
     """Show or change the reminder time: /time 21:30."""
-    chat = update.effective_chat
-    if chat is None:
+    found = await _own_regimen(update, context)
+    if found is None:
         return
+    chat_id, stored = found
     services = context.services
     store = services.require_store()
-    stored = await services.db(store.get_regimen, chat.id)
-    if stored is None:
-        await send_html(update, context, [rt.NO_REGIMEN])
-        return
     args = " ".join(context.args or [])
     if not args:
         text = (
@@ -284,7 +292,7 @@ async def time_command(update: Update, context: BotContext) -> None:
         text = "Sorry, I couldn't read that as a time. Try <code>/time 21:30</code>."
         await send_html(update, context, [text])
         return
-    updated = await services.db(store.update_reminder_time, chat.id, services.clock(), at=at)
+    updated = await services.db(store.update_reminder_time, chat_id, services.clock(), at=at)
     assert updated is not None
     text = (
         f"⏰ Reminder time set to <b>{at:%H:%M}</b> ({escape(updated.regimen.timezone)}). "
@@ -295,15 +303,12 @@ async def time_command(update: Update, context: BotContext) -> None:
 
 async def timezone_command(update: Update, context: BotContext) -> None:
     """Show or change the time zone: /timezone Europe/Lisbon (or a city or country)."""
-    chat = update.effective_chat
-    if chat is None:
+    found = await _own_regimen(update, context)
+    if found is None:
         return
+    chat_id, stored = found
     services = context.services
     store = services.require_store()
-    stored = await services.db(store.get_regimen, chat.id)
-    if stored is None:
-        await send_html(update, context, [rt.NO_REGIMEN])
-        return
     args = " ".join(context.args or [])
     if not args:
         examples = ", ".join(z.split("/")[-1].replace("_", " ") for z in COMMON_ZONES[:4])
@@ -321,7 +326,7 @@ async def timezone_command(update: Update, context: BotContext) -> None:
         await send_html(update, context, [text])
         return
     updated = await services.db(
-        store.update_reminder_time, chat.id, services.clock(), timezone=zone
+        store.update_reminder_time, chat_id, services.clock(), timezone=zone
     )
     assert updated is not None
     text = (
