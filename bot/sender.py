@@ -157,6 +157,9 @@ class Pace:
     enabled: bool = True
 
 
+JITTER = 0.02  # seconds between a send's moment and its arrival that the window allows for
+
+
 class Pacer:
     """Grants each counted send a moment: at most ``per_second`` overall and
     ``per_chat_per_second`` in one chat; interactive sends go first.
@@ -196,7 +199,9 @@ class Pacer:
         while granted and granted[0] <= at - 1.0:
             granted.popleft()
         if len(granted) >= self._per_window:
-            at = max(at, granted[len(granted) - self._per_window] + 1.0)
+            # A second and a little: a request leaves a few milliseconds after its moment,
+            # and Telegram counts when it arrives.
+            at = max(at, granted[len(granted) - self._per_window] + 1.0 + JITTER)
         return at
 
     def _reserve(self, chat_id: int, at: float) -> None:
