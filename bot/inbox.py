@@ -49,6 +49,7 @@ MAX_ATTEMPTS: Final = 4
 RETRY_DELAYS: Final = (timedelta(seconds=2), timedelta(seconds=10), timedelta(seconds=30))
 CLAIM_BATCH: Final = 64  # updates claimed at once (each the head of its chat)
 IDLE_CHECK: Final = 0.5  # seconds between looks at the store when nothing woke us
+RESULTS_EVERY: Final = 0.05  # seconds: results finished within this go to the store together
 POLL_BACKOFF: Final = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
@@ -227,6 +228,9 @@ class Dispatcher:
     async def _flush_quietly(self) -> None:
         try:
             while self._has_results():
+                # Gather what finishes in the next moment into the same write: a write per
+                # reply cost as much CPU as the reply; a kill -9 replays at most this moment.
+                await asyncio.sleep(RESULTS_EVERY)
                 await self._flush()
         except StoreError as exc:
             log.warning("inbox: could not record results (%s)", type(exc).__name__)
