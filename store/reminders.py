@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from reminders import Action, due
 
 from .base import StoreBase, _aware
-from .models import EveningRow, FollowupRow, RegimenRow
+from .models import Chat, EveningRow, FollowupRow, RegimenRow
 from .records import (
     _EVENING_COLUMNS,
     BATCH,
@@ -104,6 +104,20 @@ class ReminderQueries(StoreBase):
             ).all()
             values: list[dict[str, Any]] = []
             moves: list[dict[str, Any]] = []
+            # A chat that blocked the bot (403, or "chat not found") gets no reminder until it
+            # writes again: its evenings are recorded as not sent, never tried.
+            unreachable = (
+                set(
+                    conn.scalars(
+                        select(Chat.chat_id).where(
+                            Chat.chat_id.in_([row.chat_id for row in rows]),
+                            Chat.unreachable_since.is_not(None),
+                        )
+                    )
+                )
+                if rows
+                else set()
+            )
             for row in rows:
                 stored = _stored(row)
                 found, following = due(
@@ -111,7 +125,9 @@ class ReminderQueries(StoreBase):
                 )
                 for item in found:
                     value = _evening_values(row.chat_id, item.tonight, item.due_at, item.ends_at)
-                    if item.action is Action.SEND:
+                    if item.action is Action.SEND and row.chat_id in unreachable:
+                        value.update(delivery="not_sent", note="unreachable")
+                    elif item.action is Action.SEND:
                         value.update(delivery="pending", note=None)
                     else:
                         value.update(delivery="not_sent", note=item.action.value)

@@ -311,3 +311,19 @@ def test_an_old_step_up_reminder_cannot_hold_once_its_evening_is_over(store: Sto
     assert stored is not None and stored.regimen.holds == ()
     result = store.hold_step(1, step_up.id, next_morning - timedelta(seconds=1), 7)
     assert result is not None and result[1]
+
+
+def test_a_chat_that_blocked_the_bot_gets_no_reminder_until_it_writes_again(
+    store: Store,
+) -> None:
+    enrol(store, [1, 2])
+    store.record_chat(1, "private", NINE - timedelta(days=1), started=True)
+    store.mark_unreachable(1, NINE - timedelta(hours=1))  # a 403 yesterday evening
+    assert store.materialise_due(NINE, GRACE) == 2
+    assert [c.chat_id for c in store.claim_reminders(NINE, GRACE)] == [2]
+    blocked = store.evening_for(1, START)
+    assert blocked is not None and (blocked.delivery, blocked.note) == ("not_sent", "unreachable")
+    store.record_chat(1, "private", NINE + timedelta(hours=2))  # the patient writes again
+    assert store.materialise_due(NINE + timedelta(days=1), GRACE) == 2
+    tomorrow = {c.chat_id for c in store.claim_reminders(NINE + timedelta(days=1), GRACE)}
+    assert tomorrow == {1, 2}
