@@ -113,7 +113,9 @@ class Engine:
         # kind with the ordinary answer, not the full safety answer; the rule knows the kind
         # better than the signal. Not when the knowledge base answers outright ("is LDN an
         # opioid like morphine?"): that is an everyday question, its answer is the reply.
-        if safety.near is not None and not answered:
+        # A first-person or third-party look-alike ("I was on tramadol but stopped", "my friend
+        # takes oxycodone") gets the check-in even then: asking costs less than missing current use.
+        if safety.near is not None and (not answered or safety.personal):
             kind: str | None = safety.near.id
         else:
             kind = self.signal.checkin(folded, answered=answered)
@@ -125,6 +127,8 @@ class Engine:
         safety = self._safety.check(folded)
         if safety.rule is not None or safety.near is None:
             return None
+        if safety.personal:
+            return safety.near.id
         answered = self._ordinary(question, folded, safety.set_aside).status is Status.ANSWER
         return None if answered else safety.near.id
 

@@ -220,7 +220,16 @@ def _load_safety(
     cues = f.text(top, data, "cues")
     extra = {
         k: f.text(top, data, k)
-        for k in ("first_person", "general_before", "general_after", "general_question")
+        for k in (
+            "first_person",
+            "general_before",
+            "general_after",
+            "general_question",
+            "over",
+            "hypothetical",
+            "others",
+            "carer",
+        )
     }
     for key, pattern in (("cues", cues), *extra.items()):
         try:
@@ -234,6 +243,7 @@ def _load_safety(
         distant_past=f.patterns(top, data, "distant_past"),
         recent=f.patterns(top, data, "recent"),
         resumed=f.patterns(top, data, "resumed"),
+        lookalike_cancel=f.patterns(top, data, "lookalike_cancel"),
         cues=cues,
         **extra,
     )

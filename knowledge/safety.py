@@ -23,6 +23,8 @@ _PRESENT = re.compile(
     r"\b(am|is|are|take|takes|(?<!was\s)(?<!were\s)taking|use|uses|(?<!was\s)(?<!were\s)using|"
     r"currently|now)\b"
 )
+# First-person present use in the clause that names the drug ("I get morphine for my crises").
+_OWN_USE = re.compile(r"\b(i|we)\s+(take|use|need|get|have|receive)\b")
 _PAST_VERB_FIRST = re.compile(
     r"(\w+ed|broke|had|took|was|were|went|got|came|fell|did|felt|gave|made|hurt|spent|left|"
     r"lost|ran|saw|told|kept|found)\b"
@@ -47,6 +49,13 @@ class SafetyGrammar:
     # happens if someone on LDN needs morphine?"): with no first person anywhere in the
     # message, every mention in it is general.
     general_question: str = r"(?!x)x"
+    # A `past_exempt` rule's live mention is a look-alike too when the use is over, only
+    # supposed or someone else's (not a patient on LDN), and nothing says recent or coming use.
+    over: str = r"(?!x)x"
+    hypothetical: str = r"(?!x)x"
+    others: str = r"(?!x)x"
+    carer: str = r"(?!x)x"
+    lookalike_cancel: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +69,9 @@ class SafetyResult:
     rule: SafetyRule | None
     set_aside: tuple[str, ...]
     near: SafetyRule | None = None
+    # The near mention is about someone's own use (past, supposed or another person's), not
+    # general knowledge: the check-in comes even when the knowledge base answers outright.
+    personal: bool = False
 
 
 class _CompiledRule:
@@ -101,6 +113,13 @@ class SafetyChecker:
         self._general_before = re.compile(grammar.general_before)
         self._general_after = re.compile(grammar.general_after)
         self._general_question = re.compile(grammar.general_question)
+        self._over = re.compile(grammar.over)
+        self._hypothetical = re.compile(grammar.hypothetical)
+        self._others = re.compile(grammar.others)
+        self._carer = re.compile(grammar.carer)
+        self._cancel = re.compile(
+            "|".join(f"(?:{p})" for p in grammar.lookalike_cancel) or "(?!x)x"
+        )
 
     def check(self, folded: str) -> SafetyResult:
         """The rule this folded question triggers (or None), and the clauses to set aside."""
@@ -125,18 +144,42 @@ class SafetyChecker:
         )
         set_aside: list[str] = []
         near: SafetyRule | None = None
+        personal = False
         for compiled, terms in candidates:
             for clause, distant, lead in parts if compiled.rule.past_exempt else [*parts, *whole]:
                 verdict = self._clause_verdict(
                     compiled, terms, clause, distant and not resumed, lead, general
                 )
+                if (
+                    verdict is True
+                    and compiled.rule.past_exempt
+                    and not resumed
+                    and self._lookalike_use(folded, clause)
+                ):
+                    verdict = False
+                    personal = personal or near is None
                 if verdict is True:
                     return SafetyResult(compiled.rule, ())
                 if verdict is False and clause is not folded:
                     set_aside.append(clause)
             # Mentioned, but only negated, in the distant past or in general.
             near = near or compiled.rule
-        return SafetyResult(None, tuple(dict.fromkeys(set_aside)), near)
+        return SafetyResult(None, tuple(dict.fromkeys(set_aside)), near, personal)
+
+    def _lookalike_use(self, folded: str, clause: str) -> bool:
+        """A live mention of use that is over ("I was on tramadol for years but stopped"), only
+        supposed ("what if I needed morphine?") or another person's who is not on LDN ("my
+        friend takes oxycodone"); never with recent, coming or resumed use in the message."""
+        if self._cancel.search(folded):
+            return False
+        if self._others.search(clause):
+            return self._carer.search(folded) is None
+        # The clause with the drug must not say present use once its past or supposed phrases
+        # are taken out ("I used to take codeine" is past; "I take codeine" is not).
+        bare_clause = self._hypothetical.sub(" ", self._over.sub(" ", clause))
+        if _PRESENT.search(bare_clause) or re.search(r"\b(i|we)\s+(take|use|need)\b", bare_clause):
+            return False
+        return bool(self._over.search(folded) or self._hypothetical.search(folded))
 
     def _timed_clauses(self, folded: str) -> list[tuple[str, bool, str]]:
         """Each clause, whether it speaks only of the distant past, and its lead: the clause
