@@ -22,6 +22,7 @@ from .models import (
     Chat,
     ChatLink,
     ChatPreference,
+    InboxUpdate,
     UnansweredQuestion,
 )
 
@@ -219,21 +220,23 @@ class ChatQueries(StoreBase):
 
     # -- privacy ---------------------------------------------------------------------------
 
-    def forget_chat(self, chat_id: int) -> int:
+    def forget_chat(self, chat_id: int, *, sent_after: int | None = None) -> int:
         """Delete every row about the chat from every chat-linked table; returns the count.
 
         The tables are those in :data:`store.models.CHAT_LINKED_TABLES`, deleted children
-        first in one transaction. On SQLite the deleted content is zeroed (``secure_delete``)
-        and the WAL is checkpointed and truncated, so the rows linger in neither file; on
-        PostgreSQL they stay as dead tuples until VACUUM (see the README).
+        first in one transaction. ``sent_after`` (the update_id of the /forget request) keeps
+        the inbox rows of messages the patient sent after it, still waiting to be answered:
+        forgetting is about what came before. On SQLite the deleted content is zeroed
+        (``secure_delete``) and the WAL is checkpointed and truncated, so the rows linger in
+        neither file; on PostgreSQL they stay as dead tuples until VACUUM (see the README).
         """
         deleted = 0
         with self._write() as conn:
             for link in _deletion_order(CHAT_LINKED_TABLES):
-                result = conn.execute(
-                    delete(link.table).where(link.table.c[link.column] == chat_id)
-                )
-                deleted += result.rowcount
+                stmt = delete(link.table).where(link.table.c[link.column] == chat_id)
+                if sent_after is not None and link.table is InboxUpdate.__table__:
+                    stmt = stmt.where(InboxUpdate.update_id <= sent_after)
+                deleted += conn.execute(stmt).rowcount
         if deleted:
             self._checkpoint()
         return deleted

@@ -137,3 +137,9 @@ def test_sqlite_serves_one_process_which_always_polls(tmp_path: object) -> None:
         lock = store.poller_lock()
         assert lock.acquire() and lock.still_held()
         lock.release()
+
+
+def test_forget_keeps_messages_sent_after_the_request(store: Store) -> None:
+    store.store_updates([incoming(1, 10), incoming(2, 10), incoming(3, 10)], NOW)
+    assert store.forget_chat(10, sent_after=2) == 2
+    assert store.claim_updates("a", NOW, 5, LEASE)[0].update_id == 3

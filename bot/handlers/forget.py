@@ -10,6 +10,7 @@ from telegram.constants import ChatType
 from bot import callbacks, render, texts
 from bot.context import BotContext
 from bot.handlers.common import edit_html, send_html
+from bot.inbox import current_attempt
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,12 @@ async def forget_button(update: Update, context: BotContext) -> None:
         await edit_html(query, texts.FORGET_KEPT)
         return
     services = context.services
-    deleted = await services.db(services.require_store().forget_chat, chat.id)
+    attempt = current_attempt()  # messages sent after this tap are kept, to be answered
+    deleted = await services.db(
+        services.require_store().forget_chat,
+        chat.id,
+        sent_after=attempt.update_id if attempt is not None else None,
+    )
     log.info("chat data forgotten on request: %d rows", deleted)
     if not await edit_html(query, texts.FORGET_DONE):
         await send_html(update, context, [texts.FORGET_DONE])
