@@ -36,11 +36,14 @@ def write_config(tmp_path: Path, server: FakeBotApi, db_url: str | None = None) 
     return path
 
 
-async def start_bot(config: Path) -> asyncio.subprocess.Process:
+async def start_bot(
+    config: Path, stdout: int = asyncio.subprocess.DEVNULL
+) -> asyncio.subprocess.Process:
+    """`python -m bot run --config CONFIG`, without a token from the developer's environment."""
     env = {k: v for k, v in os.environ.items() if k != "LDN_BOT_TOKEN"}
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", "--config", str(config),
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=stdout, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
 
 

@@ -17,6 +17,6 @@ async def test_kill_9_mid_burst_loses_nothing(tmp_path: Path) -> None:
     result = await burst_kill_restart(tmp_path, patients=120, kill_after=40)
     assert result.answered_at_kill >= 40
     assert result.lost == 0
-    # In flight at the kill: the updates being handled, and those handled but not yet
-    # recorded as done (recorded in the next batch).
-    assert result.duplicated <= 2 * CONCURRENT_UPDATES
+    # In flight at the kill: the updates being handled, those handled within the last
+    # RESULTS_EVERY (50 ms, written together) and the write under way: a few slots' worth.
+    assert result.duplicated <= 3 * CONCURRENT_UPDATES, result

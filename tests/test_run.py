@@ -4,14 +4,13 @@ and a clean stop on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.fakebotapi import FakeBotApi, factories
+from tests.procharness import start_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -31,11 +30,7 @@ def write_config(tmp_path: Path, base_url: str, base_file_url: str, token: str |
 
 
 async def start(config: Path) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if k != "LDN_BOT_TOKEN"}
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(config),
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    return await start_bot(config, stdout=asyncio.subprocess.PIPE)
 
 
 async def test_runs_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
