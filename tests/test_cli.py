@@ -23,19 +23,9 @@ from bot.cli import main
 from bot.config import load_config
 from knowledge import Engine, Reply, Status, load
 from knowledge.loader import DEFAULT_PATH
+from tests.test_knowledge import REPLY_KEYS
 
 REPO = Path(__file__).resolve().parents[1]
-REPLY_KEYS = {
-    "question",
-    "status",
-    "entry_id",
-    "score",
-    "answer",
-    "sources",
-    "suggestions",
-    "tier",
-    "checkin",
-}
 AMBIGUOUS = ("side", "effects", "work", "better", "ldn good", "can i take ldn", "when to take")
 READ_TIMEOUT = 60.0
 

@@ -79,28 +79,21 @@ async def checkin_button(update: Update, context: BotContext) -> None:
     await query.answer()
     kind = event.ref or ""
     question = texts.escape(texts.checkin(kind))
-    if decoded[1] == callbacks.CHECKIN_HELP:
+    needs_help = decoded[1] == callbacks.CHECKIN_HELP
+    if needs_help:
         await _send_safety_answer(update, context, kind)
-        await services.db(
-            store.record_event,
-            chat.id,
-            HELP,
-            services.clock(),
-            user_id=query.from_user.id,
-            ref=str(event.id),
-        )
-        log.info("safety check-in answered: help now, kind=%s", kind)
-        await edit_html(query, f"{question}\n\n<b>{texts.escape(texts.CHECKIN_HELP_SENT)}</b>")
-        return
     await services.db(
         store.record_event,
         chat.id,
-        OK,
+        HELP if needs_help else OK,
         services.clock(),
         user_id=query.from_user.id,
         ref=str(event.id),
     )
-    log.info("safety check-in answered: ok, kind=%s", kind)
+    log.info("safety check-in answered: %s, kind=%s", "help now" if needs_help else "ok", kind)
+    if needs_help:
+        await edit_html(query, f"{question}\n\n<b>{texts.escape(texts.CHECKIN_HELP_SENT)}</b>")
+        return
     done = texts.CHECKIN_OK_DONE.format(
         emergency=services.engine.clinic.placeholders()["emergency"]
     )
