@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Connection, Select, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reminders.checkins import checkins_due
@@ -89,7 +89,7 @@ _CHECKIN_COLUMNS = (
     CheckinRow.sent_at,
     CheckinRow.message_id,
 )
-_ANSWERS: Select[Any] = select(
+_ANSWERS = select(
     CheckinAnswerRow.id,
     CheckinAnswerRow.checkin_id,
     CheckinAnswerRow.chat_id,
