@@ -29,6 +29,7 @@ registry of chat-linked tables), :mod:`store.migrate` (Alembic driven from code)
 from __future__ import annotations
 
 from .chats import ChatKind, ChatRecord, UnansweredCount, UnansweredQuestionRow, UnansweredStatus
+from .checkins import AnswerTap, CheckinAnswerRecord, CheckinRecord
 from .core import Store
 from .errors import MigrationError, StoreError, UnknownChatError
 from .events import EventRecord
@@ -37,8 +38,11 @@ from .migrate import head_revision
 from .records import Draft, EveningRecord, FollowupRecord, StoredRegimen, Tap
 
 __all__ = [
+    "AnswerTap",
     "ChatKind",
     "ChatRecord",
+    "CheckinAnswerRecord",
+    "CheckinRecord",
     "ClaimedUpdate",
     "Draft",
     "EveningRecord",

@@ -7,6 +7,7 @@ Each domain keeps its queries in its own module (:mod:`store.chats`, :mod:`store
 from __future__ import annotations
 
 from .chats import ChatQueries
+from .checkins import CheckinQueries
 from .events import EventQueries
 from .followups import FollowupQueries
 from .inbox import InboxQueries
@@ -15,7 +16,13 @@ from .reminders import ReminderQueries
 
 
 class Store(
-    ChatQueries, EventQueries, InboxQueries, RegimenQueries, ReminderQueries, FollowupQueries
+    ChatQueries,
+    EventQueries,
+    InboxQueries,
+    RegimenQueries,
+    ReminderQueries,
+    FollowupQueries,
+    CheckinQueries,
 ):
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 
