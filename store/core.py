@@ -6,17 +6,21 @@ Each domain keeps its queries in its own module (:mod:`store.chats`, :mod:`store
 
 from __future__ import annotations
 
+from .audit import AuditQueries
 from .chats import ChatQueries
 from .events import EventQueries
 from .followups import FollowupQueries
 from .inbox import InboxQueries
+from .patients import PatientQueries
 from .regimens import RegimenQueries
 from .reminders import ReminderQueries
+from .staff import StaffQueries
 
 
 class Store(
-    ChatQueries, EventQueries, InboxQueries, RegimenQueries, ReminderQueries, FollowupQueries
-):
+    ChatQueries, EventQueries, InboxQueries, RegimenQueries, ReminderQueries, FollowupQueries,
+    StaffQueries, AuditQueries, PatientQueries,
+):  # fmt: skip
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 
     Create with :meth:`open`; release with :meth:`close` (or use as a context manager).
