@@ -74,14 +74,18 @@ class AuditQueries(StoreBase):
         self, *, since: datetime | None = None, limit: int = 100, action: str | None = None
     ) -> list[AuditRecord]:
         """The most recent entries (at most ``limit``), oldest first."""
-        stmt = select(
-            AuditEntry.id,
-            AuditEntry.at,
-            AuditEntry.actor,
-            AuditEntry.action,
-            AuditEntry.subject,
-            AuditEntry.detail,
-        ).order_by(AuditEntry.id.desc()).limit(limit)
+        stmt = (
+            select(
+                AuditEntry.id,
+                AuditEntry.at,
+                AuditEntry.actor,
+                AuditEntry.action,
+                AuditEntry.subject,
+                AuditEntry.detail,
+            )
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
         if since is not None:
             stmt = stmt.where(AuditEntry.at >= _aware(since))
         if action is not None:

@@ -103,7 +103,11 @@ async def test_an_invitation_makes_one_member_who_can_then_be_removed(bot: Runni
     assert bot.store.stored_role(NEWCOMER) is None
     assert menu(bot.server, NEWCOMER) == []
     actions = [e.action for e in bot.store.audit_entries()]
-    assert ["invite", "join", "join-refused", "refused", "remove"] == [
-        a for a in actions if a in ("invite", "join", "join-refused", "refused", "remove")
+    assert [a for a in actions if a in ("invite", "join", "join-refused", "refused", "remove")] == [
+        "invite",
+        "join",
+        "join-refused",
+        "refused",
+        "remove",
     ]
     assert code not in repr(bot.store.audit_entries())
