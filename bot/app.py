@@ -44,12 +44,14 @@ from bot.handlers.reminders import (
     today,
 )
 from bot.handlers.sources import sources
+from bot.handlers.staff import join, staff_button, staff_command
 from bot.handlers.start import help_command, privacy, start
 from bot.handlers.topics import topics, topics_button
 from bot.handlers.unknown import LONE_SLASH, unknown_command
 from bot.inbox import InboxRunner
 from bot.jobs import PURGE_EVERY, PURGE_FIRST, purge_inbox, purge_unanswered
 from bot.sender import Pace, Sender
+from bot.staff import install_menus
 from knowledge import Engine, KnowledgeError, load
 from reminders import PlanError, load_plans
 from store import Store, StoreError
@@ -75,6 +77,7 @@ async def _post_init(application: BotApplication) -> None:
     if services.sender is None:
         services.sender = await _make_sender(application, services)
     await application.bot.set_my_commands([BotCommand(n, d) for n, d in texts.COMMANDS])
+    await install_menus(application.bot, services)
 
 
 async def _make_sender(application: BotApplication, services: Services) -> Sender:
@@ -203,6 +206,9 @@ def build_application(
     application.add_handler(CommandHandler("stop", stop))
     application.add_handler(CommandHandler("time", time_command))
     application.add_handler(CommandHandler("timezone", timezone_command))
+    # Clinic staff (bot/staff.py): deny by default; private chats only.
+    application.add_handler(CommandHandler("join", join))
+    application.add_handler(CommandHandler("staff", staff_command))
     # Last among the message handlers: any other command, and a message that is only "/", get
     # a pointer to /help ("/ what is ldn" is a question, above).
     application.add_handler(
@@ -217,6 +223,7 @@ def build_application(
     application.add_handler(CallbackQueryHandler(reminder_button, pattern=r"^r:"))
     application.add_handler(CallbackQueryHandler(plan_button, pattern=r"^p:"))
     application.add_handler(CallbackQueryHandler(pause_button, pattern=r"^w:"))
+    application.add_handler(CallbackQueryHandler(staff_button, pattern=r"^x:"))
     application.add_handler(CallbackQueryHandler(stale_button))
 
     application.add_error_handler(error_handler)

@@ -8,6 +8,9 @@
     r:<evening-id>:<t|s|k|h>   a reminder's Taken / Snooze / Skip tonight / Stay on my dose
     p:<field>:<value>          a /plan setup choice (plan, start, time, zone, ok, edit, cancel)
     w:<days>                   /pause ("wait") for that many days (0: until /resume)
+    x:<what>[:<value>]         staff management (/staff): invite, remove; staff only
+    e:<what>[:<value>]         enrolment and consent: replace regimen, share yes/no
+    b:<what>[:<value>]         the /broadcast conversation and /broadcasts; staff only
 
 Never patient data; every value fits Telegram's 64-byte limit because ids are <= 40 chars.
 """
@@ -17,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Action = Literal["a", "q", "t", "f", "s", "r", "p", "w"]
-_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f", "s", "r", "p", "w"})
+Action = Literal["a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b"]
+_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b"})
 CHECKIN_HELP = "h"
 CHECKIN_OK = "o"
 MAX_BYTES = 64

@@ -6,13 +6,16 @@ Each domain keeps its queries in its own module (:mod:`store.chats`, :mod:`store
 
 from __future__ import annotations
 
+from .audit import AuditQueries
 from .chats import ChatQueries
 from .checkins import CheckinQueries
 from .events import EventQueries
 from .followups import FollowupQueries
 from .inbox import InboxQueries
+from .patients import PatientQueries
 from .regimens import RegimenQueries
 from .reminders import ReminderQueries
+from .staff import StaffQueries
 
 
 class Store(
@@ -23,6 +26,9 @@ class Store(
     ReminderQueries,
     FollowupQueries,
     CheckinQueries,
+    StaffQueries,
+    AuditQueries,
+    PatientQueries,
 ):
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 

@@ -43,7 +43,13 @@ from store.models import CHAT_LINKED_TABLES, Base
 NOW = datetime(2025, 3, 14, 21, 30, tzinfo=UTC)
 EXPECTED_TABLES = {
     "alembic_version",
+    "audit_log",
     "chats",
+    "clinic_refs",
+    "consents",
+    "pseudonyms",
+    "staff_invites",
+    "staff_members",
     "chat_preferences",
     "checkin_answers",
     "checkins",
