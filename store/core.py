@@ -9,6 +9,7 @@ from __future__ import annotations
 from .chats import ChatQueries
 from .checkins import CheckinQueries
 from .events import EventQueries
+from .export import ExportQueries
 from .followups import FollowupQueries
 from .inbox import InboxQueries
 from .regimens import RegimenQueries
@@ -23,6 +24,7 @@ class Store(
     ReminderQueries,
     FollowupQueries,
     CheckinQueries,
+    ExportQueries,
 ):
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 
