@@ -26,6 +26,7 @@ from reminders.plan import titration_days
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.lines import Line2D
 
 # Okabe-Ito colours; every mark also has its own shape.
 BLUE: Final = "#0072B2"
@@ -95,23 +96,19 @@ def render_png(data: ChartData) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     top = max(data.doses) if data.doses else 5.0
-    ax.step(
-        date2num(data.days),
-        data.doses,
-        where="post",
-        color=BLUE,
-        linewidth=4,
-        label="Plan dose",
-        zorder=2,
-    )
-    _marks(ax, data.taken, "o", GREEN, "Taken", 12)
-    _marks(ax, data.skipped, "^", ORANGE, "Skipped", 13)
-    _marks(ax, data.missed, "X", VERMILION, "Missed", 14)
+    ax.step(date2num(data.days), data.doses, where="post", color=BLUE, linewidth=4, zorder=2)
+    # Taken marks shrink as the days drawn grow, so that a long plan's evenings stay apart;
+    # skipped and missed, the exceptions worth seeing, stay large enough to find on a phone.
+    scale = max(0.42, min(1.0, (45 / max(len(data.days), 1)) ** 0.5))
+    _marks(ax, data.taken, "o", GREEN, 12 * scale)
+    _marks(ax, data.skipped, "^", ORANGE, max(10.0, 14 * scale))
+    _marks(ax, data.missed, "X", VERMILION, max(10.0, 14 * scale))
     if data.days and data.days[0] <= data.today <= data.days[-1]:
         ax.axvline(float(date2num(data.today)), color=INK, linestyle=":", linewidth=2, zorder=1)
         ax.annotate(
@@ -131,7 +128,17 @@ def render_png(data: ChartData) -> bytes:
     ax.grid(axis="y", color="#BBBBBB", linewidth=1)
     for side in ("top",):
         ax.spines[side].set_visible(False)
-    handles, labels = ax.get_legend_handles_labels()
+    # The legend shows every kind of mark at full size, whatever the size drawn.
+    handles: list[Line2D] = [Line2D([], [], color=BLUE, linewidth=4)]
+    labels = ["Plan dose"]
+    for points, marker, colour, label in (
+        (data.taken, "o", GREEN, "Taken"),
+        (data.skipped, "^", ORANGE, "Skipped"),
+        (data.missed, "X", VERMILION, "Missed"),
+    ):
+        if points:
+            handles.append(_legend_mark(marker, colour))
+            labels.append(label)
     if data.pain:
         pain_ax = ax.twinx()
         days = date2num([d for d, _ in data.pain])
@@ -145,7 +152,6 @@ def render_png(data: ChartData) -> bytes:
             marker="s",
             markersize=10,
             markeredgecolor=INK,
-            label="Pain (0-10)",
         )
         pain_ax.set_ylim(0, 13)
         pain_ax.set_yticks([0, 2, 4, 6, 8, 10])
@@ -170,8 +176,16 @@ def render_png(data: ChartData) -> bytes:
     return out.getvalue()
 
 
+def _legend_mark(marker: str, colour: str) -> Line2D:
+    from matplotlib.lines import Line2D
+
+    return Line2D(
+        [], [], linestyle="none", marker=marker, markersize=13, color=colour, markeredgecolor=INK
+    )
+
+
 def _marks(
-    ax: Axes, points: Sequence[tuple[date, float]], marker: str, colour: str, label: str, size: int
+    ax: Axes, points: Sequence[tuple[date, float]], marker: str, colour: str, size: float
 ) -> None:
     from matplotlib.dates import date2num
 
@@ -185,7 +199,6 @@ def _marks(
         markersize=size,
         color=colour,
         markeredgecolor=INK,
-        markeredgewidth=1.2,
-        label=label,
+        markeredgewidth=1.2 if size >= 9 else 0.8,
         zorder=3,
     )

@@ -78,7 +78,9 @@ async def step_up_checkin(bot: RunningBot) -> Any:
     mark = bot.server.mark()
     report = await dispatch(services_of(bot), DAY4_NINE)
     assert report.sent == 1 and report.checkins == {"sent": 1}
-    reminder, checkin = await bot.server.wait_for_all("sendMessage", sent_to(USER), count=2, since=mark)
+    reminder, checkin = await bot.server.wait_for_all(
+        "sendMessage", sent_to(USER), count=2, since=mark
+    )
     assert "Week 3 of 4: 3 mg" in reminder.params["text"]
     return checkin
 

@@ -72,7 +72,7 @@ async def symptom_button(update: Update, context: BotContext) -> None:
     if tap is None:  # an answer that does not fit this check-in: a forged button
         await query.answer(STALE_BUTTON, show_alert=True)
         return
-    log.info("symptom check-in tap: kind=%s recorded=%s", checkin.kind, tap.recorded)
+    log.debug("symptom check-in tap: kind=%s recorded=%s", checkin.kind, tap.recorded)
     await query.answer("Recorded" if tap.recorded else "Already recorded")
     answers = await services.db(store.answers_for_checkin, checkin.id)
     await edit_html(query, ct.checkin_html(checkin, answers), ct.checkin_keyboard(checkin, answers))
@@ -94,7 +94,7 @@ async def _severe(update: Update, context: BotContext, tap: AnswerTap) -> None:
         user_id=update.effective_user.id if update.effective_user else None,
         ref=f"{tap.checkin.id}:{item}",
     )
-    log.info("severe side effect recorded for the clinic")
+    log.debug("severe side effect recorded for the clinic")
     reply = services.engine.ask(ct.severe_question(item))
     if reply.status is Status.SAFETY:
         await send_html(update, context, render.reply_html(reply), urgent=True)
