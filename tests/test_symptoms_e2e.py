@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -17,7 +18,8 @@ from PIL import Image
 from bot import callbacks, render
 from bot.dispatch import dispatch
 from bot.sender import Sender
-from knowledge import Status
+from knowledge import Engine, Status, load
+from knowledge.loader import DEFAULT_PATH
 from reminders import Regimen, load_plans
 from store.models import CHAT_LINKED_TABLES
 from tests.botharness import TOKEN, RunningBot, make_config, running_bot
@@ -150,13 +152,52 @@ async def test_a_checkin_after_a_step_up_double_tap_and_a_severe_side_effect(
     assert event.ref == f"{row.id}:headache"
     answers = bot.store.answers_for_checkin(row.id)
     assert [(a.item, a.severity) for a in answers] == [("nausea", "mild"), ("headache", "severe")]
-    # A second severe tap: no second event.
+    # A second severe tap: the guidance again (never lost to a retry), but no second event.
+    mark = bot.server.mark()
     again, _ = await tap(bot, data_for(severity, "Severe"), message)
     assert again["text"] == "Already recorded"
+    repeated = await bot.server.wait_for("sendMessage", sent_to(USER), since=mark)
+    assert repeated.params["text"] == text
     assert len(bot.store.events_for_chat(USER, ["severe-side-effect"])) == 1
 
     answer, done = await tap(bot, callbacks.symptom(row.id, "k"), message)
     assert "Headache or dizziness: Severe" in done["text"] and "reply_markup" not in done
+
+
+async def test_a_severe_side_effect_a_safety_rule_matches_gets_the_safety_answer(
+    tmp_path: Path,
+) -> None:
+    """With a clinic's rule that reads severe dizziness as a severe reaction, the tap gets
+    that rule's safety answer (the engine decides, as for a typed question)."""
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_PATH, knowledge)
+    rules = knowledge / "safety.yaml"
+    anchor = "      - '\\banaphyla\\w*'\n"
+    assert anchor in rules.read_text(encoding="utf-8")
+    rules.write_text(
+        rules.read_text(encoding="utf-8").replace(
+            anchor, anchor + "      - '\\bsevere side effect on ldn: headache\\b'\n", 1
+        ),
+        encoding="utf-8",
+    )
+    engine = Engine(load(knowledge))
+    expected = engine.ask("I have a severe side effect on LDN: headache or dizziness")
+    assert (expected.status, expected.entry_id) == (Status.SAFETY, "severe-reaction")
+    async with FakeBotApi(token=TOKEN) as server:
+        config = make_config(server, tmp_path / "bot.sqlite3")
+        async with running_bot(server, config, engine=engine) as running:
+            services_of(running).sender = Sender(running.app.bot, sleep=no_wait)
+            checkin = await step_up_checkin(running)
+            _, severity = await tap(running, data_for(checkin.params, "Headache"), checkin.result)
+            mark = server.mark()
+            server.push_update(
+                factories.callback_query(data_for(severity, "Severe"), checkin.result, user_id=USER)
+            )
+            answer = await server.wait_for("sendMessage", sent_to(USER), since=mark)
+            assert answer.params["text"] == render.reply_html(expected)[0]
+            (event,) = running.store.events_for_chat(USER)
+            assert event.kind == "severe-side-effect"
+        server.assert_no_violations()
 
 
 async def test_a_typed_reply_to_a_checkin_goes_through_the_engine(bot: RunningBot) -> None:

@@ -3,7 +3,8 @@
 Taps are idempotent (the store keeps the first answer per item) and belong to the check-in's
 evening. A severe side effect goes through the engine like a typed question, so the safety
 rules answer first when they match; otherwise the patient gets the clinic's contact. Either
-way it is recorded as a ``severe-side-effect`` event for the clinic. Never dosing advice.
+way the store records it as a ``severe-side-effect`` event for the clinic, with the tap.
+Never dosing advice.
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ from bot.handlers.checkin import send_checkin
 from bot.handlers.common import edit_html, remember_chat, send_html
 from bot.texts import STALE_BUTTON
 from knowledge import Status
-from store import AnswerTap, UnknownChatError
+from store import UnknownChatError
 from store.checkins import CHECKINS_PREFERENCE
 
 log = logging.getLogger(__name__)
-
-SEVERE_EVENT = "severe-side-effect"
 
 
 async def symptom_button(update: Update, context: BotContext) -> None:
@@ -68,6 +67,7 @@ async def symptom_button(update: Update, context: BotContext) -> None:
         services.clock(),
         severity=choice.severity,
         score=choice.score,
+        user_id=query.from_user.id,
     )
     if tap is None:  # an answer that does not fit this check-in: a forged button
         await query.answer(STALE_BUTTON, show_alert=True)
@@ -76,25 +76,16 @@ async def symptom_button(update: Update, context: BotContext) -> None:
     await query.answer("Recorded" if tap.recorded else "Already recorded")
     answers = await services.db(store.answers_for_checkin, checkin.id)
     await edit_html(query, ct.checkin_html(checkin, answers), ct.checkin_keyboard(checkin, answers))
-    if tap.recorded and tap.answer.severity == "severe":
-        await _severe(update, context, tap)
+    # Answered again on a second tap (or when the inbox retries this update after a failed
+    # send): guidance seen twice beats guidance lost. The event was recorded once, with the tap.
+    if choice.severity == "severe" and tap.answer.severity == "severe":
+        await _severe(update, context, tap.answer.item)
 
 
-async def _severe(update: Update, context: BotContext, tap: AnswerTap) -> None:
-    """Put a severe side effect to the engine (safety first), note it for the clinic, and
-    point to the clinic; never a change of dose."""
+async def _severe(update: Update, context: BotContext, item: str) -> None:
+    """Put a severe side effect to the engine (safety first), then point to the clinic;
+    never a change of dose."""
     services = context.services
-    item = tap.answer.item
-    chat_id = tap.answer.chat_id
-    await services.db(
-        services.require_store().record_event,
-        chat_id,
-        SEVERE_EVENT,
-        services.clock(),
-        user_id=update.effective_user.id if update.effective_user else None,
-        ref=f"{tap.checkin.id}:{item}",
-    )
-    log.debug("severe side effect recorded for the clinic")
     reply = services.engine.ask(ct.severe_question(item))
     if reply.status is Status.SAFETY:
         await send_html(update, context, render.reply_html(reply), urgent=True)
