@@ -324,6 +324,15 @@ async def test_mydata_sends_everything_stored_as_json(bot: RunningBot) -> None:
     assert tables["chats"][0]["chat_id"] == USER
 
 
+async def test_mydata_in_a_group_points_to_the_private_chat(bot: RunningBot) -> None:
+    group = -100123
+    mark = bot.server.mark()
+    bot.server.push_update(factories.command("/mydata", user_id=USER, chat_id=group))
+    call = await bot.server.wait_for("sendMessage", since=mark)
+    assert call.params["chat_id"] == group and "private chat" in call.params["text"]
+    assert not bot.server.calls_to("sendDocument")
+
+
 async def test_forget_deletes_every_checkin_row(bot: RunningBot) -> None:
     checkin = await step_up_checkin(bot)
     _, severity = await tap(bot, data_for(checkin.params, "mood"), checkin.result)

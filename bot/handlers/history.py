@@ -9,6 +9,7 @@ import logging
 from datetime import timedelta
 
 from telegram import Update
+from telegram.constants import ChatType
 
 from bot import chart
 from bot import reminder_texts as rt
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 HISTORY_EVENINGS = 30  # the rows /history reads: enough for the 30-day adherence
 CHART_EVENINGS = 400  # the rows the chart reads (chart.MAX_DAYS)
 EXPORT_FORMAT = "ldn-bot-mydata/1"
+MYDATA_PRIVATE_ONLY = (
+    "To get your data, send /mydata in your private chat with me: in a group it would show "
+    "others what is stored."
+)
 
 
 def nights(evenings: list[EveningRecord]) -> list[Night]:
@@ -75,6 +80,10 @@ async def mydata(update: Update, context: BotContext) -> None:
     """Send everything stored about this chat as a JSON file (the README explains each field)."""
     chat = update.effective_chat
     if chat is None:
+        return
+    if chat.type != ChatType.PRIVATE:
+        # A group's rows name its members (events, the inbox): sent only in a private chat.
+        await send_html(update, context, [MYDATA_PRIVATE_ONLY])
         return
     services = context.services
     now = services.clock()
