@@ -213,6 +213,23 @@ async def test_a_typed_reply_to_a_checkin_goes_through_the_engine(bot: RunningBo
     assert call.params["text"] == render.reply_html(expected)[0]
 
 
+async def test_a_checkin_telegram_refuses_is_recorded_and_never_retried(bot: RunningBot) -> None:
+    enrol(bot)
+    set_clock(bot, DAY4_NINE)
+    # The reminder goes out; the check-in after it meets a 400 on every attempt.
+    bot.server.fail_next(
+        "sendMessage", 400, "Bad Request: nope", times=5, when=lambda p: "going?" in p["text"]
+    )
+    report = await dispatch(services_of(bot), DAY4_NINE)
+    assert report.sent == 1 and report.checkins == {"not_sent": 1}
+    (row,) = bot.store.checkins_for_chat(USER)
+    assert row.delivery == "not_sent" and row.message_id is None
+    later = await dispatch(services_of(bot), DAY4_NINE + timedelta(minutes=1))
+    assert later.checkins == {}
+    sends = [c for c in bot.server.calls_to("sendMessage") if "going?" in c.params["text"]]
+    assert len(sends) == 1  # refused once, never tried again
+
+
 async def test_the_weekly_pain_score(bot: RunningBot) -> None:
     enrol(bot, start=date(2026, 11, 28))  # 4 December is the plan's 7th evening
     set_clock(bot, DAY4_NINE)
