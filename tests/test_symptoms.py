@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -236,3 +238,17 @@ def test_the_readme_describes_every_field_mydata_exports() -> None:
         if f"{link.table.name}.{column}" not in documented
     ]
     assert missing == [], f"document these in README.md's /mydata section: {missing}"
+
+
+def test_the_bot_starts_without_importing_matplotlib() -> None:
+    """matplotlib costs about 0.4 s to import: only the first chart pays for it."""
+    code = (
+        "import sys\n"
+        "from bot.app import build_application\n"
+        "import bot.handlers.history, bot.chart\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
