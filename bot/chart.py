@@ -4,8 +4,8 @@ missed mark, and the pain score as a second line. A PNG, readable on a phone.
 :func:`chart_data` gathers plain values; :func:`render_png` draws them with matplotlib's
 object API (``Figure`` and the Agg canvas, never pyplot, which keeps global state and is not
 safe in a server). matplotlib is imported inside :func:`render_png`, so the bot's start-up
-does not pay for it (about 0.4 s), and the render runs in a worker thread (the caller uses
-``asyncio.to_thread``).
+does not pay for it (about 0.4 s), and the render runs off the event loop (the caller uses a
+worker thread of its own, one chart at a time: :mod:`bot.handlers.history`).
 
 Readability: large type, a white background, and marks that differ by shape as well as by
 colour (the Okabe-Ito palette, safe for the common kinds of colour blindness).

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from telegram import Update
@@ -26,14 +26,10 @@ log = logging.getLogger(__name__)
 HISTORY_EVENINGS = 30  # the rows /history reads: enough for the 30-day adherence
 CHART_EVENINGS = 400  # the rows the chart reads (chart.MAX_DAYS)
 EXPORT_FORMAT = "ldn-bot-mydata/1"
-# One chart drawn at a time: a render is about 0.1 s of CPU, and a burst of /schedule should
-# queue in one worker thread rather than take every core (and memory) from the replies.
-_DRAWING = threading.Lock()
-
-
-def _draw(data: chart.ChartData) -> bytes:
-    with _DRAWING:
-        return chart.render_png(data)
+# Charts are drawn in a worker thread of their own, one at a time: a render is about 0.1 s of
+# CPU, and a burst of /schedule queues there instead of taking the default executor's threads
+# (which run every store call) or every core from the replies.
+_DRAWER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart")
 
 
 MYDATA_PRIVATE_ONLY = (
@@ -77,7 +73,7 @@ async def send_schedule_chart(update: Update, context: BotContext, stored: Store
     answers = await services.db(store.checkin_answers_for_chat, chat.id)
     pain = [(a.local_date, a.score) for a in answers if a.kind == "pain" and a.score is not None]
     data = chart.chart_data(stored.regimen, nights(evenings), pain, today)
-    png = await asyncio.to_thread(_draw, data)
+    png = await asyncio.get_running_loop().run_in_executor(_DRAWER, chart.render_png, data)
     await send_photo(
         update,
         context,
