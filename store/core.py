@@ -10,6 +10,7 @@ from .audit import AuditQueries
 from .chats import ChatQueries
 from .checkins import CheckinQueries
 from .events import EventQueries
+from .export import ExportQueries
 from .followups import FollowupQueries
 from .inbox import InboxQueries
 from .patients import PatientQueries
@@ -29,6 +30,7 @@ class Store(
     StaffQueries,
     AuditQueries,
     PatientQueries,
+    ExportQueries,
 ):
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 
