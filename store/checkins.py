@@ -3,7 +3,11 @@
 Exactly once, as for reminders: a check-in is a row unique on (chat, local evening, kind),
 planned by ``INSERT ... ON CONFLICT DO NOTHING``; it is claimed (``pending`` -> ``sending``,
 committed) before it is sent, and a row still ``sending`` after a crash becomes ``unknown``,
-never sent again. An answer is unique on (check-in, item): a second tap makes no second row.
+never sent again. A check-in goes out no later than its evening's reminder could (the
+reminder's due time plus the grace), so a restart in the small hours never asks. The two
+check-ins of one evening (a step-up's and the weekly pain score) are claimed together and
+sent as one message. An answer is unique on (check-in, item): a second tap makes no second
+row, and a changed answer is updated in place.
 
 The staff side reads answers with :meth:`CheckinQueries.checkin_answers_between`.
 """
@@ -12,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reminders.checkins import checkins_due
@@ -70,12 +74,13 @@ class CheckinAnswerRecord:
 
 @dataclass(frozen=True, slots=True)
 class AnswerTap:
-    """What a check-in button did: ``recorded`` False when that item was already answered
-    (``answer`` is then the first answer, which stands)."""
+    """What a check-in button did: ``recorded`` False when the item already had this very
+    answer; ``changed`` True when it had another one, now replaced (the same row)."""
 
     recorded: bool
     answer: CheckinAnswerRecord
     checkin: CheckinRecord
+    changed: bool = False
 
 
 _CHECKIN_COLUMNS = (
@@ -124,10 +129,13 @@ class CheckinQueries(StoreBase):
         *,
         after_days: int,
         pain_every_days: int,
+        grace: timedelta,
     ) -> int:
         """Plan the check-ins these evenings ask (their reminders have just gone out), due
-        `now`, for chats that have not turned check-ins off. Returns how many were created;
-        planning an evening twice creates nothing more."""
+        `now`, for chats that have not turned check-ins off. Each expires when its reminder
+        would no longer be sent (due + `grace`, within the evening): one left pending by a
+        crash is never sent at 2 a.m. Returns how many were created; planning an evening
+        twice creates nothing more."""
         _aware(now)
         if not evenings:
             return 0
@@ -149,7 +157,8 @@ class CheckinQueries(StoreBase):
             )
             for evening in evenings:
                 regimen = regimens.get(evening.chat_id)
-                if regimen is None or evening.chat_id in off or evening.ends_at <= now:
+                expires_at = min(evening.ends_at, evening.due_at + grace)
+                if regimen is None or evening.chat_id in off or expires_at <= now:
                     continue
                 for item in checkins_due(
                     regimen,
@@ -166,7 +175,7 @@ class CheckinQueries(StoreBase):
                             "dose_mg": mg(item.dose_mg),
                             "delivery": "pending",
                             "due_at": now,
-                            "expires_at": evening.ends_at,
+                            "expires_at": expires_at,
                         }
                     )
             return self._insert_checkins(conn, values) if values else 0
@@ -181,7 +190,8 @@ class CheckinQueries(StoreBase):
 
     def claim_checkins(self, now: datetime, *, limit: int = BATCH) -> list[CheckinRecord]:
         """Claim pending check-ins due by `now` (``sending``, committed before any send);
-        those whose evening is over are recorded ``not_sent``."""
+        those past their time are recorded ``not_sent``. An evening's check-ins are claimed
+        together, whatever `limit` says, so that they can go out as one message."""
         _aware(now)
         with self._read() as conn:
             pending = select(CheckinRow.id).where(CheckinRow.delivery == "pending").limit(1)
@@ -201,12 +211,26 @@ class CheckinQueries(StoreBase):
                 .with_for_update(skip_locked=True)
                 .scalar_subquery()
             )
-            rows = conn.execute(
-                update(CheckinRow)
-                .where(CheckinRow.id.in_(chosen), CheckinRow.delivery == "pending")
-                .values(delivery="sending", claimed_at=now)
-                .returning(*_CHECKIN_COLUMNS)
-            ).all()
+            rows: list[Any] = list(
+                conn.execute(
+                    update(CheckinRow)
+                    .where(CheckinRow.id.in_(chosen), CheckinRow.delivery == "pending")
+                    .values(delivery="sending", claimed_at=now)
+                    .returning(*_CHECKIN_COLUMNS)
+                ).all()
+            )
+            evenings = {(r.chat_id, r.local_date) for r in rows}
+            if evenings:
+                rows += conn.execute(
+                    update(CheckinRow)
+                    .where(
+                        tuple_(CheckinRow.chat_id, CheckinRow.local_date).in_(sorted(evenings)),
+                        CheckinRow.delivery == "pending",
+                        CheckinRow.due_at <= now,
+                    )
+                    .values(delivery="sending", claimed_at=now)
+                    .returning(*_CHECKIN_COLUMNS)
+                ).all()
         return sorted((_checkin(r) for r in rows), key=lambda c: (c.due_at, c.id))
 
     def record_checkin(
@@ -258,11 +282,13 @@ class CheckinQueries(StoreBase):
         score: int | None = None,
         user_id: int | None = None,
     ) -> AnswerTap | None:
-        """Record one tap on a check-in of this chat. The first answer for an item stands; a
-        second tap records nothing. A severe side effect is recorded in the same transaction
-        as a ``severe-side-effect`` event (ref ``<checkin id>:<item>``), so the clinic hears
-        of it exactly once. None: no such check-in for this chat, or an answer that does not
-        fit its kind (a forged button)."""
+        """Record one tap on a check-in of this chat: a first answer for the item is a new
+        row; another answer replaces it in place (a patient may correct "mild" to "severe",
+        or back). A severe side effect is recorded in the same transaction as a
+        ``severe-side-effect`` event (ref ``<checkin id>:<item>``), at most once per item, so
+        the clinic hears of it exactly once however often it is tapped or changed. None: no
+        such check-in for this chat, or an answer that does not fit its kind (a forged
+        button)."""
         _aware(now)
         if item not in CHECKIN_ITEMS or (severity is not None and severity not in SEVERITIES):
             return None
@@ -277,6 +303,14 @@ class CheckinQueries(StoreBase):
             checkin = _checkin(row)
             if not _fits(checkin.kind, item, severity, score):
                 return None
+            mine = (CheckinAnswerRow.checkin_id == checkin_id, CheckinAnswerRow.item == item)
+            keys = [CheckinAnswerRow.checkin_id, CheckinAnswerRow.item]
+            if conn.dialect.name == "postgresql":
+                stmt: Any = postgresql.insert(CheckinAnswerRow).on_conflict_do_nothing(
+                    index_elements=keys
+                )
+            else:
+                stmt = sqlite.insert(CheckinAnswerRow).on_conflict_do_nothing(index_elements=keys)
             values = {
                 "checkin_id": checkin_id,
                 "chat_id": chat_id,
@@ -285,30 +319,58 @@ class CheckinQueries(StoreBase):
                 "score": score,
                 "recorded_at": now,
             }
-            keys = [CheckinAnswerRow.checkin_id, CheckinAnswerRow.item]
-            if conn.dialect.name == "postgresql":
-                stmt: Any = postgresql.insert(CheckinAnswerRow).on_conflict_do_nothing(
-                    index_elements=keys
-                )
-            else:
-                stmt = sqlite.insert(CheckinAnswerRow).on_conflict_do_nothing(index_elements=keys)
             inserted = conn.execute(stmt.values(values).returning(CheckinAnswerRow.id)).first()
-            if inserted is not None and severity == "severe":
-                conn.execute(
-                    insert(Event).values(
-                        chat_id=chat_id,
-                        user_id=user_id,
-                        kind=SEVERE_EVENT,
-                        ref=f"{checkin_id}:{item}",
-                        occurred_at=now,
+            changed = False
+            if inserted is None:
+                # Answered before: the row is locked until commit, so two taps at once on
+                # PostgreSQL are applied one after the other, never both as "first".
+                before = conn.execute(
+                    select(CheckinAnswerRow.severity, CheckinAnswerRow.score)
+                    .where(*mine)
+                    .with_for_update()
+                ).one()
+                changed = (before.severity, before.score) != (severity, score)
+                if changed:
+                    conn.execute(
+                        update(CheckinAnswerRow)
+                        .where(*mine)
+                        .values(severity=severity, score=score, recorded_at=now)
                     )
+            ref = f"{checkin_id}:{item}"
+            if (inserted is not None or changed) and severity == "severe":
+                known = conn.execute(
+                    select(Event.id).where(
+                        Event.chat_id == chat_id, Event.kind == SEVERE_EVENT, Event.ref == ref
+                    )
+                ).first()
+                if known is None:
+                    conn.execute(
+                        insert(Event).values(
+                            chat_id=chat_id,
+                            user_id=user_id,
+                            kind=SEVERE_EVENT,
+                            ref=ref,
+                            occurred_at=now,
+                        )
+                    )
+            answer = conn.execute(_ANSWERS.where(*mine)).one()
+        return AnswerTap(inserted is not None or changed, _answer(answer), checkin, changed)
+
+    def companion_checkin(self, checkin: CheckinRecord) -> CheckinRecord | None:
+        """The other check-in sent in the same message as `checkin` (the weekly pain score
+        asked after a step-up's side effects, on the same evening), if any."""
+        if checkin.message_id is None:
+            return None
+        with self._read() as conn:
+            row = conn.execute(
+                select(*_CHECKIN_COLUMNS).where(
+                    CheckinRow.chat_id == checkin.chat_id,
+                    CheckinRow.local_date == checkin.local_date,
+                    CheckinRow.message_id == checkin.message_id,
+                    CheckinRow.id != checkin.id,
                 )
-            answer = conn.execute(
-                _ANSWERS.where(
-                    CheckinAnswerRow.checkin_id == checkin_id, CheckinAnswerRow.item == item
-                )
-            ).one()
-        return AnswerTap(inserted is not None, _answer(answer), checkin)
+            ).first()
+        return _checkin(row) if row is not None else None
 
     def get_checkin(self, checkin_id: int) -> CheckinRecord | None:
         with self._read() as conn:

@@ -39,7 +39,7 @@ MYDATA_PRIVATE_ONLY = (
 
 
 def nights(evenings: list[EveningRecord]) -> list[Night]:
-    return [Night(e.evening, e.dose_mg, e.delivery, e.outcome) for e in evenings]
+    return [Night(e.evening, e.dose_mg, e.delivery, e.outcome, e.note) for e in evenings]
 
 
 async def history(update: Update, context: BotContext) -> None:
