@@ -40,7 +40,8 @@ def history_html(
     if not shown:
         lines.append("Nothing recorded yet.")
     for night in reversed(shown):
-        lines.append(f"{day(night.evening)} · {mg(night.dose_mg)} mg · {_STATUS[status(night, today)]}")
+        shown_as = _STATUS[status(night, today)]
+        lines.append(f"{day(night.evening)} · {mg(night.dose_mg)} mg · {shown_as}")
     ordered = list(nights)
     lines += [
         "",
