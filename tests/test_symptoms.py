@@ -279,3 +279,19 @@ def test_the_bot_starts_without_importing_matplotlib() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_a_paused_patients_chart_says_so_and_shows_the_paused_evenings() -> None:
+    reg = regimen()
+    paused = [
+        Night(START + timedelta(days=n), Decimal("1.5"), "not_sent", "none", "paused")
+        for n in range(3, 6)
+    ]
+    late = Night(START + timedelta(days=6), Decimal("1.5"), "not_sent", "none", "late")
+    today = START + timedelta(days=6)
+    data = chart_data(reg, [*paused, late], [], today, state="paused")
+    assert data.title == "Your plan: Standard (reminders paused)"
+    assert data.paused == tuple(n.evening for n in paused)  # an outage is not a pause
+    assert not data.taken and not data.missed
+    assert decoded_size(render_png(data)) == (1200, 840)
+    assert chart_data(reg, [], [], today).title == "Your plan: Standard"
