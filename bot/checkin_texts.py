@@ -97,8 +97,8 @@ def checkin_html(
     else:
         text = (
             f"💬 <b>How is {mg(checkin.dose_mg)} mg going?</b>\n"
-            f"A few days ago your dose went up to {mg(checkin.dose_mg)} mg. Have you noticed "
-            "any of these? Tap each one you have, or “None of these”."
+            f"Since your dose went up to {mg(checkin.dose_mg)} mg, have you noticed any of "
+            "these? Tap each one you have, or “None of these”."
         )
         if then_pain:
             text += " After that, one more question: your weekly pain score."

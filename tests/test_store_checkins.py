@@ -203,6 +203,27 @@ def test_answers_are_idempotent_checked_and_listed(store: Store) -> None:
     assert store.checkin_answers_for_chat(1, since=STEP_UP_PLUS_3 + timedelta(days=1)) == []
 
 
+def test_taps_at_once_make_one_row_and_one_severe_event(store: Store) -> None:
+    """Four threads tapping and changing the same item together (a double tap, a correction
+    on a second phone): one answer row, one event for the clinic."""
+    enrol(store, [1])
+    plan(store, sent_evenings(store, AT_NINE), AT_NINE)
+    (checkin,) = store.checkins_for_chat(1)
+
+    def work(i: int) -> int:
+        changed = 0
+        for n in range(6):
+            severity = "severe" if (i + n) % 2 else "mild"
+            tap = store.record_checkin_answer(1, checkin.id, "mood", AT_NINE, severity=severity)
+            assert tap is not None
+            changed += tap.changed
+        return changed
+
+    assert sum(run_in_threads(4, work)) > 0
+    assert [a.item for a in store.answers_for_checkin(checkin.id)] == ["mood"]
+    assert [e.ref for e in store.events_for_chat(1)] == [f"{checkin.id}:mood"]
+
+
 def test_pain_scores_are_bounded(store: Store) -> None:
     enrol(store, [1])
     week_end = datetime(2026, 12, 21, 21, 0, tzinfo=UTC)
