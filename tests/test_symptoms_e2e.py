@@ -438,3 +438,27 @@ async def test_forget_deletes_every_checkin_row(bot: RunningBot) -> None:
     )
     stale = await bot.server.wait_for("answerCallbackQuery", since=mark)
     assert "no longer works" in stale.params["text"]
+
+
+async def test_a_patients_evening_is_their_local_evening(bot: RunningBot) -> None:
+    """New York: the reminder of Friday 4 December goes at 21:00 local (02:00 UTC on the
+    5th); a tap at 01:00 local and /history at 01:30 still belong to Friday's evening."""
+    bot.store.record_chat(USER, "private", NOON, started=True)
+    regimen = Regimen.from_plan(BOOK.plans["standard"], STEP_UP_START, time(21), "America/New_York")
+    bot.store.save_regimen(USER, regimen, NOON)
+    nine = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
+    set_clock(bot, nine)
+    mark = bot.server.mark()
+    report = await dispatch(services_of(bot), nine)
+    assert report.checkins == {"sent": 1}
+    _, checkin = await bot.server.wait_for_all("sendMessage", sent_to(USER), count=2, since=mark)
+    (row,) = bot.store.checkins_for_chat(USER)
+    assert row.local_date == date(2026, 12, 4)
+    set_clock(bot, datetime(2026, 12, 5, 6, 0, tzinfo=UTC))  # 01:00 in New York
+    await tap(bot, data_for(checkin.params, "None of these"), checkin.result)
+    (answer,) = bot.store.checkin_answers_for_chat(USER)
+    assert answer.local_date == date(2026, 12, 4)
+    set_clock(bot, datetime(2026, 12, 5, 6, 30, tzinfo=UTC))
+    lines = (await command(bot, "/history")).params["text"].splitlines()
+    assert lines[1] == "Fri 4 Dec · 3 mg · ⏳ not answered yet"
+    assert "Fri 4 Dec: None of these" in lines
