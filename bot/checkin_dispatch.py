@@ -70,6 +70,8 @@ async def _send(
             ct.checkin_html(checkin, then_pain=len(evening) > 1),
             lane=Lane.BULK,
             reply_markup=ct.checkin_keyboard(checkin),
+            # It follows the evening's reminder, which has just rung: one alert an evening.
+            silent=True,
         )
     message_id = result.value.message_id if result.value is not None else None
     for each in evening:

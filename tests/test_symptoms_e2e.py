@@ -85,6 +85,9 @@ async def step_up_checkin(bot: RunningBot) -> Any:
         "sendMessage", sent_to(USER), count=2, since=mark
     )
     assert "Week 3 of 4: 3 mg" in reminder.params["text"]
+    # The reminder rings; the check-in just after it comes silently: one alert an evening.
+    assert not reminder.params.get("disable_notification")
+    assert checkin.params["disable_notification"] is True
     return checkin
 
 
