@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from .audit import AuditRecord
 from .chats import ChatKind, ChatRecord, UnansweredCount, UnansweredQuestionRow, UnansweredStatus
-from .checkins import AnswerTap, CheckinAnswerRecord, CheckinRecord
+from .checkin_answers import AnswerTap, CheckinAnswerRecord
+from .checkins import CheckinRecord
 from .core import Store
 from .errors import MigrationError, StoreError, UnknownChatError
 from .events import EventRecord

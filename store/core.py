@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .audit import AuditQueries
 from .chats import ChatQueries
+from .checkin_answers import CheckinAnswerQueries
 from .checkins import CheckinQueries
 from .events import EventQueries
 from .export import ExportQueries
@@ -27,6 +28,7 @@ class Store(
     ReminderQueries,
     FollowupQueries,
     CheckinQueries,
+    CheckinAnswerQueries,
     StaffQueries,
     AuditQueries,
     PatientQueries,
