@@ -7,7 +7,9 @@ Each domain keeps its queries in its own module (:mod:`store.chats`, :mod:`store
 from __future__ import annotations
 
 from .audit import AuditQueries
+from .broadcasts import BroadcastQueries
 from .chats import ChatQueries
+from .enrolment import EnrolmentQueries
 from .events import EventQueries
 from .followups import FollowupQueries
 from .inbox import InboxQueries
@@ -19,7 +21,7 @@ from .staff import StaffQueries
 
 class Store(
     ChatQueries, EventQueries, InboxQueries, RegimenQueries, ReminderQueries, FollowupQueries,
-    StaffQueries, AuditQueries, PatientQueries,
+    StaffQueries, AuditQueries, PatientQueries, EnrolmentQueries, BroadcastQueries,
 ):  # fmt: skip
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 
