@@ -52,6 +52,17 @@ EXPECTED_TABLES = {
     "regimens",
     "reminder_followups",
     "unanswered_questions",
+    # issue #10: staff, audit, consent, enrolment, broadcasts
+    "staff_members",
+    "staff_invites",
+    "audit_log",
+    "pseudonyms",
+    "consents",
+    "clinic_refs",
+    "enrolment_codes",
+    "enrolment_pending",
+    "broadcasts",
+    "broadcast_outbox",
 }
 
 T = TypeVar("T")
