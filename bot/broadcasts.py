@@ -121,6 +121,7 @@ class _Progress:
         self._services = services
         self._monotonic = monotonic
         self._last: dict[int, float] = {}
+        self._shown: dict[int, str] = {}
 
     async def maybe(self, broadcast_id: int, *, force: bool = False) -> None:
         now = self._monotonic()
@@ -134,10 +135,14 @@ class _Progress:
             return
         counts = await services.db(store.outbox_counts, broadcast_id)
         message_id = record.progress_message_id
+        text = progress_text(record, counts)
+        if self._shown.get(broadcast_id) == text:
+            return  # Telegram refuses an edit that changes nothing
+        self._shown[broadcast_id] = text
         await services.require_sender().call(
             record.created_by,
             lambda bot: bot.edit_message_text(
-                progress_text(record, counts), chat_id=record.created_by, message_id=message_id
+                text, chat_id=record.created_by, message_id=message_id
             ),
             lane=Lane.BULK,
             counted=False,
@@ -184,6 +189,12 @@ async def send_broadcasts(
     for broadcast_id in await services.db(store.due_broadcasts, now):
         if await launch(services, broadcast_id, now) is not None:
             report.launched += 1
+
+    # A long round's claims carry the time they are made (a lease counts from it), never
+    # earlier than the round's `now` (tests pass a fixed one).
+    def current() -> datetime:
+        return max(now, services.clock())
+
     progress = _Progress(services, monotonic)
     records: dict[int, BroadcastRecord] = {}
     gate = asyncio.Semaphore(services.config.sending.bulk_connections)
@@ -197,10 +208,10 @@ async def send_broadcasts(
     writer: asyncio.Task[None] | None = None
     try:
         while True:
-            if await services.db(store.reminders_waiting, services.clock()):
+            if await services.db(store.reminders_waiting, current()):
                 report.yielded = True
                 break
-            claimed = await services.db(store.claim_outbox, services.clock(), limit=connections)
+            claimed = await services.db(store.claim_outbox, current(), limit=connections)
             if not claimed:
                 break
             for item in claimed:
@@ -210,20 +221,20 @@ async def send_broadcasts(
                     records[item.broadcast_id] = found
                 # Waits while the workers are busy: the next claim comes when they have room.
                 await queue.put(item)
-            writer = _flush(services, results, writer)
+            writer = _flush(services, results, writer, current())
             for broadcast_id in {item.broadcast_id for item in claimed}:
                 await progress.maybe(broadcast_id)
     finally:
         for _ in workers:
             await queue.put(None)
         await asyncio.gather(*workers)
-        writer = _flush(services, results, writer)
+        writer = _flush(services, results, writer, current())
         if writer is not None:
             await writer
-        writer = _flush(services, results, None)
+        writer = _flush(services, results, None, current())
         if writer is not None:
             await writer
-    report.finished = await services.db(store.finish_broadcasts, services.clock())
+    report.finished = await services.db(store.finish_broadcasts, current())
     for broadcast_id in {*report.finished, *await services.db(store.unreported_broadcasts)}:
         await final_report(services, broadcast_id, progress)
     if report.deliveries or report.launched or report.recovered:
@@ -237,7 +248,10 @@ async def send_broadcasts(
 
 
 def _flush(
-    services: Services, results: list[OutboxResult], running: asyncio.Task[None] | None
+    services: Services,
+    results: list[OutboxResult],
+    running: asyncio.Task[None] | None,
+    now: datetime,
 ) -> asyncio.Task[None] | None:
     """Write the results gathered so far in one transaction, one write at a time."""
     if not results or (running is not None and not running.done()):
@@ -247,7 +261,7 @@ def _flush(
     store = services.require_store()
 
     async def write() -> None:
-        await services.db(store.record_outbox, batch, services.clock())
+        await services.db(store.record_outbox, batch, now)
 
     return asyncio.get_running_loop().create_task(write())
 

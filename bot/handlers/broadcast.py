@@ -367,7 +367,6 @@ async def _stop(update: Update, context: BotContext, broadcast_id: int) -> None:
     if was is None:
         await query.answer("It had already finished.", show_alert=True)
         return
-    await query.answer("Cancelled.")
     await audit(
         services,
         staff_name(user.id),
@@ -375,6 +374,7 @@ async def _stop(update: Update, context: BotContext, broadcast_id: int) -> None:
         subject=f"broadcast:{broadcast_id}",
         detail=f"was {was}",
     )
+    await query.answer("Cancelled.")
     text, markup = await broadcasts_list(services)
     await edit_html(query, text, markup)
 
