@@ -187,15 +187,15 @@ async def enrolment_button(update: Update, context: BotContext) -> None:
     now = services.clock()
     what = decoded.value
     if what in ("grant", "withdraw"):
-        await query.answer()
         await services.db(store.record_consent, chat.id, what == "grant", now, "privacy")
+        await query.answer()
         text, markup = await consent_status(services, chat.id)
         await edit_html(query, text or "", markup)
         return
     if what in ("upd:on", "upd:off"):
-        await query.answer()
         await remember_chat(update, context)
         await services.db(store.set_preference, chat.id, UPDATES_KEY, what[4:], now)
+        await query.answer()
         text, markup = await updates_status(services, chat.id)
         await edit_html(query, text, markup)
         return
@@ -204,9 +204,9 @@ async def enrolment_button(update: Update, context: BotContext) -> None:
         if not await services.db(store.settle_enrolment, chat.id, "replace", "consent"):
             await query.answer(STALE_BUTTON, show_alert=True)
             return
-        await query.answer()
         if what == "rep":
             await _start_draft(services, chat.id, pending.enrolment)
+        await query.answer()
         await edit_html(
             query,
             "Using your clinic's plan." if what == "rep" else "Your reminders stay as they are.",
@@ -218,8 +218,8 @@ async def enrolment_button(update: Update, context: BotContext) -> None:
         if not await services.db(store.settle_enrolment, chat.id, "consent", None):
             await query.answer(STALE_BUTTON, show_alert=True)
             return
-        await query.answer()
         await services.db(store.record_consent, chat.id, what == "yes", now, "enrolment")
+        await query.answer()
         await edit_html(
             query,
             "Thank you: "
