@@ -199,19 +199,19 @@ async def send_broadcasts(
     records: dict[int, BroadcastRecord] = {}
     gate = asyncio.Semaphore(services.config.sending.bulk_connections)
     connections = services.config.sending.bulk_connections
-    queue: asyncio.Queue[OutboxItem | None] = asyncio.Queue(maxsize=connections)
-    results: list[OutboxResult] = []
+    batch = max(1, connections // 2)
+    queue: asyncio.Queue[OutboxItem | None] = asyncio.Queue(maxsize=batch)
+    writer = _Writer(services, current)
     workers = [
-        asyncio.create_task(_worker(services, queue, records, gate, results, report))
+        asyncio.create_task(_worker(services, queue, records, gate, writer, report))
         for _ in range(connections)
     ]
-    writer: asyncio.Task[None] | None = None
     try:
         while True:
             if await services.db(store.reminders_waiting, current()):
                 report.yielded = True
                 break
-            claimed = await services.db(store.claim_outbox, current(), limit=connections)
+            claimed = await services.db(store.claim_outbox, current(), limit=batch)
             if not claimed:
                 break
             for item in claimed:
@@ -221,19 +221,13 @@ async def send_broadcasts(
                     records[item.broadcast_id] = found
                 # Waits while the workers are busy: the next claim comes when they have room.
                 await queue.put(item)
-            writer = _flush(services, results, writer, current())
             for broadcast_id in {item.broadcast_id for item in claimed}:
                 await progress.maybe(broadcast_id)
     finally:
         for _ in workers:
             await queue.put(None)
         await asyncio.gather(*workers)
-        writer = _flush(services, results, writer, current())
-        if writer is not None:
-            await writer
-        writer = _flush(services, results, None, current())
-        if writer is not None:
-            await writer
+        await writer.drain()
     report.finished = await services.db(store.finish_broadcasts, current())
     for broadcast_id in {*report.finished, *await services.db(store.unreported_broadcasts)}:
         await final_report(services, broadcast_id, progress)
@@ -247,23 +241,31 @@ async def send_broadcasts(
     return report
 
 
-def _flush(
-    services: Services,
-    results: list[OutboxResult],
-    running: asyncio.Task[None] | None,
-    now: datetime,
-) -> asyncio.Task[None] | None:
-    """Write the results gathered so far in one transaction, one write at a time."""
-    if not results or (running is not None and not running.done()):
-        return running
-    batch = list(results)
-    results.clear()
-    store = services.require_store()
+class _Writer:
+    """Records results behind the sends, many per transaction: the first result starts a
+    write at once and results that arrive meanwhile go in the next one, so a row stays
+    ``sending`` (and would become ``unknown`` at a crash) only while its write is under way."""
 
-    async def write() -> None:
-        await services.db(store.record_outbox, batch, now)
+    def __init__(self, services: Services, current: Callable[[], datetime]) -> None:
+        self._services = services
+        self._current = current
+        self._pending: list[OutboxResult] = []
+        self._task: asyncio.Task[None] | None = None
 
-    return asyncio.get_running_loop().create_task(write())
+    def add(self, result: OutboxResult) -> None:
+        self._pending.append(result)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._write_all())
+
+    async def _write_all(self) -> None:
+        store = self._services.require_store()
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await self._services.db(store.record_outbox, batch, self._current())
+
+    async def drain(self) -> None:
+        while self._task is not None and not self._task.done():
+            await self._task
 
 
 async def _worker(
@@ -271,7 +273,7 @@ async def _worker(
     queue: asyncio.Queue[OutboxItem | None],
     records: dict[int, BroadcastRecord],
     gate: asyncio.Semaphore,
-    results: list[OutboxResult],
+    writer: _Writer,
     report: BroadcastReport,
 ) -> None:
     sender = services.require_sender()
@@ -284,7 +286,7 @@ async def _worker(
                 lane=Lane.BULK,
                 what="broadcast",
             )
-        results.append(_result(item, outcome))
+        writer.add(_result(item, outcome))
         report.count(outcome.delivery.value)
 
 
