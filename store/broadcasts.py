@@ -449,7 +449,9 @@ class BroadcastQueries(StoreBase):
             }
 
     def reminders_waiting(self, now: datetime) -> bool:
-        """Whether nightly reminders are due or being sent: broadcasts wait for them."""
+        """Whether nightly reminders are due and not yet claimed: broadcasts wait for them.
+        (Rows already ``sending`` are not counted: one left by a crash must not hold
+        broadcasts up until its lease runs out.)"""
         _aware(now)
         with self._read() as conn:
             due = conn.execute(
@@ -457,12 +459,12 @@ class BroadcastQueries(StoreBase):
             ).first()
             if due is not None:
                 return True
-            sending = conn.execute(
+            pending = conn.execute(
                 select(EveningRow.id)
-                .where(EveningRow.delivery.in_(("pending", "sending")), EveningRow.due_at <= now)
+                .where(EveningRow.delivery == "pending", EveningRow.due_at <= now)
                 .limit(1)
             ).first()
-            return sending is not None
+            return pending is not None
 
 
 _RECORD_FINAL = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,8 @@ import pytest
 
 from bot.broadcasts import send_broadcasts
 from bot.context import Services
+from bot.dispatch import dispatch
+from reminders import Regimen, load_plans
 from tests.botharness import TOKEN, RunningBot, running_bot
 from tests.fakebotapi import FakeBotApi, factories
 from tests.fakebotapi.server import ApiError
@@ -266,3 +268,22 @@ async def test_two_thousand_patients_5_percent_blocked_some_429s(bot: RunningBot
     assert all(bot.store.is_unreachable(chat) for chat in blocked)
     final = bot.server.calls_to("sendMessage")[-1].params["text"]
     assert "Delivered: 1,900" in final and "Blocked the bot: 100" in final
+
+
+async def test_due_reminders_go_before_a_broadcast(bot: RunningBot) -> None:
+    patients = add_patients(bot, 3)
+    plan = load_plans().plans["standard"]
+    regimen = Regimen.from_plan(plan, NOW.date(), NOW.time().replace(microsecond=0), "UTC")
+    bot.store.save_regimen(patients[0], regimen, NOW - timedelta(minutes=5))
+    summary = await write_broadcast(bot, ADMIN, "All active", text="News")
+    await send_now(bot, ADMIN, summary)
+    services = services_of(bot)
+    waiting = await send_broadcasts(services, NOW)
+    assert waiting.yielded and waiting.deliveries == {}
+    mark = bot.server.mark()
+    reminders = await dispatch(services, NOW)
+    assert reminders.sent == 1
+    report = await send_broadcasts(services, NOW)
+    assert not report.yielded and report.deliveries == {"sent": 3}
+    first = [c.params["chat_id"] for c in bot.server.calls[mark:] if c.method == "sendMessage"]
+    assert first[0] == patients[0]
