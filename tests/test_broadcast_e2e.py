@@ -287,3 +287,47 @@ async def test_due_reminders_go_before_a_broadcast(bot: RunningBot) -> None:
     assert not report.yielded and report.deliveries == {"sent": 3}
     first = [c.params["chat_id"] for c in bot.server.calls[mark:] if c.method == "sendMessage"]
     assert first[0] == patients[0]
+
+
+async def test_the_conversation_survives_a_restart_and_logs_no_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    text = "Secret-sounding clinic notice 4711"
+    async with FakeBotApi(token=TOKEN) as server:
+        config = staff_config(server, sqlite_url(tmp_path / "bot.sqlite3"))
+        async with running_bot(server, config) as first:
+            services_of(first).clock = lambda: NOW
+            patients = add_patients(first, 2)
+            await say(first, NURSE, "/broadcast")
+            question = await reply_to_prompt(first, NURSE, text=text)
+            message = server.last_message(NURSE)
+        # A new process on the same database carries on from the button pressed.
+        async with running_bot(server, config) as second:
+            services_of(second).clock = lambda: NOW
+            mark = server.mark()
+            await press(second, NURSE, button(question, "All active"), message)
+            summary = await server.wait_for(
+                "sendMessage",
+                lambda c: to(NURSE)(c) and "This goes to" in c.params["text"],
+                since=mark,
+            )
+            await send_now(second, NURSE, summary.params, summary.result)
+            await send_broadcasts(services_of(second), NOW)
+            assert received(server, patients) == Counter({p: 1 for p in patients})
+        server.assert_no_violations()
+    assert text not in caplog.text and "4711" not in caplog.text
+    assert "broadcast #1 launched to 2 recipients" in caplog.text
+
+
+async def test_a_pdf_with_caption_is_resent_by_file_id(bot: RunningBot) -> None:
+    patients = add_patients(bot, 2)
+    pdf = {"file_id": "pdf-id", "file_unique_id": "p", "mime_type": "application/pdf"}
+    summary = await write_broadcast(bot, NURSE, "All active", document=pdf, caption="Leaflet")
+    await send_now(bot, NURSE, summary)
+    await send_broadcasts(services_of(bot), NOW)
+    sent = [c.params for c in bot.server.calls_to("sendDocument")]
+    assert [(p["chat_id"], p["document"], p["caption"]) for p in sent] == [
+        (NURSE, "pdf-id", "Leaflet"),  # the preview
+        *((chat, "pdf-id", "Leaflet") for chat in patients),
+    ]
