@@ -30,7 +30,8 @@ from bot.context import BotApplication, BotContext, BotData, Services
 from bot.dispatch import reminder_tick
 from bot.errors import error_handler
 from bot.handlers.ask import answer_button, edited_question, question
-from bot.handlers.broadcast import broadcast, broadcast_button, broadcast_reply, broadcasts
+from bot.handlers.broadcast import broadcast, broadcast_button, broadcast_reply
+from bot.handlers.broadcast_list import broadcast_stop_button, broadcasts
 from bot.handlers.checkin import checkin_button
 from bot.handlers.enrol import enrol, enrolment_button, updates
 from bot.handlers.forget import forget, forget_button, stale_button
@@ -243,6 +244,7 @@ def build_application(
     application.add_handler(CallbackQueryHandler(pause_button, pattern=r"^w:"))
     application.add_handler(CallbackQueryHandler(staff_button, pattern=r"^x:"))
     application.add_handler(CallbackQueryHandler(enrolment_button, pattern=r"^e:"))
+    application.add_handler(CallbackQueryHandler(broadcast_stop_button, pattern=r"^b:stop:"))
     application.add_handler(CallbackQueryHandler(broadcast_button, pattern=r"^b:"))
     application.add_handler(CallbackQueryHandler(stale_button))
 

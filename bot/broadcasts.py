@@ -24,7 +24,8 @@ from telegram import Bot, Message, MessageEntity
 from bot.context import BotContext, Services
 from bot.sender import Delivery, Lane, Outcome
 from store import StoreError
-from store.broadcasts import BroadcastRecord, OutboxItem, OutboxResult
+from store.broadcasts import BroadcastRecord
+from store.outbox import OutboxItem, OutboxResult
 
 log = logging.getLogger(__name__)
 

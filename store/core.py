@@ -13,6 +13,7 @@ from .enrolment import EnrolmentQueries
 from .events import EventQueries
 from .followups import FollowupQueries
 from .inbox import InboxQueries
+from .outbox import OutboxQueries
 from .patients import PatientQueries
 from .regimens import RegimenQueries
 from .reminders import ReminderQueries
@@ -21,7 +22,7 @@ from .staff import StaffQueries
 
 class Store(
     ChatQueries, EventQueries, InboxQueries, RegimenQueries, ReminderQueries, FollowupQueries,
-    StaffQueries, AuditQueries, PatientQueries, EnrolmentQueries, BroadcastQueries,
+    StaffQueries, AuditQueries, PatientQueries, EnrolmentQueries, BroadcastQueries, OutboxQueries,
 ):  # fmt: skip
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 

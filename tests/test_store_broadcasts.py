@@ -11,8 +11,9 @@ import pytest
 
 from reminders import Pause, Regimen, load_plans
 from store import Store
-from store.broadcasts import RETRIES, Audience, OutboxResult
+from store.broadcasts import Audience
 from store.enrolment import Opened
+from store.outbox import RETRIES, OutboxResult
 from tests.test_store import run_in_threads
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)

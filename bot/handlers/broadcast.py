@@ -1,6 +1,6 @@
 """/broadcast: staff write a message, choose the audience, see it exactly as patients will,
-then send it now, schedule it (in the clinic's time zone) or cancel. /broadcasts lists recent
-ones with their counts and cancels one in flight or scheduled.
+then send it now, schedule it (in the clinic's time zone) or cancel. (/broadcasts is in
+:mod:`bot.handlers.broadcast_list`.)
 
 The conversation is the broadcast's own row (state ``draft`` and its ``stage``), so a restart
 or another process continues it. Typed answers are replies to the bot's prompt (ForceReply).
@@ -15,7 +15,7 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Mes
 from telegram.ext import ApplicationHandlerStop
 
 from bot import callbacks
-from bot.broadcasts import content_maker, entities_json, launch, number, report_text, staff_ids
+from bot.broadcasts import content_maker, entities_json, launch, number, staff_ids
 from bot.context import BotContext, Services
 from bot.handlers.common import edit_html, send_html
 from bot.sender import Delivery, SendFailed
@@ -267,8 +267,7 @@ async def _preview(update: Update, context: BotContext, draft: BroadcastRecord) 
 
 @staff_only()
 async def broadcast_button(update: Update, context: BotContext) -> None:
-    """A choice in the conversation: audience, plan, urgent, send now, schedule, cancel, or
-    (from /broadcasts) stop one in flight."""
+    """A choice in the conversation: audience, plan, urgent, send now, schedule, cancel."""
     query = update.callback_query
     user = update.effective_user
     assert query is not None and user is not None
@@ -276,9 +275,6 @@ async def broadcast_button(update: Update, context: BotContext) -> None:
     what, _, value = (decoded.value if decoded else "").partition(":")
     services = context.services
     store = services.require_store()
-    if what == "stop" and value.isdigit():
-        await _stop(update, context, int(value))
-        return
     draft = await services.db(store.current_draft, user.id)
     if draft is None:
         await query.answer(
@@ -354,55 +350,3 @@ async def broadcast_button(update: Update, context: BotContext) -> None:
         )
         return
     await refuse(update, context, "broadcast_button")
-
-
-async def _stop(update: Update, context: BotContext, broadcast_id: int) -> None:
-    query = update.callback_query
-    user = update.effective_user
-    assert query is not None and user is not None
-    services = context.services
-    was = await services.db(
-        services.require_store().cancel_broadcast, broadcast_id, services.clock()
-    )
-    if was is None:
-        await query.answer("It had already finished.", show_alert=True)
-        return
-    await audit(
-        services,
-        staff_name(user.id),
-        "broadcast-cancelled",
-        subject=f"broadcast:{broadcast_id}",
-        detail=f"was {was}",
-    )
-    await query.answer("Cancelled.")
-    text, markup = await broadcasts_list(services)
-    await edit_html(query, text, markup)
-
-
-async def broadcasts_list(services: Services) -> tuple[str, InlineKeyboardMarkup | None]:
-    store = services.require_store()
-    recent = await services.db(store.recent_broadcasts, 10)
-    if not recent:
-        return "No broadcasts yet. /broadcast writes one.", None
-    zone = ZoneInfo(services.config.clinic_timezone)
-    lines = ["<b>Recent broadcasts</b>"]
-    rows = []
-    for record in recent:
-        counts = await services.db(store.outbox_counts, record.id)
-        when = record.started_at or record.scheduled_for
-        shown = f"{when.astimezone(zone):%d %b %H:%M}" if when else ""
-        head = f"#{record.id} {record.state} {shown}, to {audience_name(record)}"
-        if record.state == "scheduled":
-            lines.append(f"\n{head}")
-        else:
-            lines.append("\n" + head + "\n" + report_text(record, counts).split("\n", 1)[1])
-        if record.state in ("scheduled", "sending"):
-            rows.append([_button(f"Cancel #{record.id}", "stop", str(record.id))])
-    return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
-
-
-@staff_only()
-async def broadcasts(update: Update, context: BotContext) -> None:
-    """Recent broadcasts with their counts; in-flight and scheduled ones can be cancelled."""
-    text, markup = await broadcasts_list(context.services)
-    await send_html(update, context, [text], markup)
