@@ -280,13 +280,18 @@ async def _worker(
     sender = services.require_sender()
     while (item := await queue.get()) is not None:
         record = records[item.broadcast_id]
-        async with gate:
-            outcome = await sender.call(
-                item.chat_id,
-                content_maker(record, item.chat_id),
-                lane=Lane.BULK,
-                what="broadcast",
-            )
+        try:
+            async with gate:
+                outcome = await sender.call(
+                    item.chat_id,
+                    content_maker(record, item.chat_id),
+                    lane=Lane.BULK,
+                    what="broadcast",
+                )
+        except Exception:  # one bad send must not stop the others
+            # The row stays "sending": after the lease it is counted unknown, never resent.
+            log.exception("broadcast #%d: a send failed unexpectedly", item.broadcast_id)
+            continue
         writer.add(_result(item, outcome))
         report.count(outcome.delivery.value)
 
