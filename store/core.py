@@ -7,13 +7,16 @@ Each domain keeps its queries in its own module (:mod:`store.chats`, :mod:`store
 from __future__ import annotations
 
 from .audit import AuditQueries
+from .broadcasts import BroadcastQueries
 from .chats import ChatQueries
 from .checkin_answers import CheckinAnswerQueries
 from .checkins import CheckinQueries
+from .enrolment import EnrolmentQueries
 from .events import EventQueries
 from .export import ExportQueries
 from .followups import FollowupQueries
 from .inbox import InboxQueries
+from .outbox import OutboxQueries
 from .patients import PatientQueries
 from .regimens import RegimenQueries
 from .reminders import ReminderQueries
@@ -33,6 +36,9 @@ class Store(
     AuditQueries,
     PatientQueries,
     ExportQueries,
+    EnrolmentQueries,
+    BroadcastQueries,
+    OutboxQueries,
 ):
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 
