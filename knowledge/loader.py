@@ -229,6 +229,9 @@ def _load_safety(
             "hypothetical",
             "others",
             "carer",
+            "general_any",
+            "use_question",
+            "own_use",
         )
     }
     for key, pattern in (("cues", cues), *extra.items()):
@@ -244,6 +247,8 @@ def _load_safety(
         recent=f.patterns(top, data, "recent"),
         resumed=f.patterns(top, data, "resumed"),
         lookalike_cancel=f.patterns(top, data, "lookalike_cancel"),
+        idioms=f.patterns(top, data, "idioms"),
+        negated_states=f.patterns(top, data, "negated_states"),
         cues=cues,
         **extra,
     )

@@ -26,7 +26,7 @@ _PRESENT = re.compile(
 # First-person present use in the clause that names the drug ("I get morphine for my crises").
 _OWN_USE = re.compile(r"\b(i|we)\s+(take|use|need|get|have|receive)\b")
 _PAST_VERB_FIRST = re.compile(
-    r"(\w+ed|broke|had|took|was|were|went|got|came|fell|did|felt|gave|made|hurt|spent|left|"
+    r"((i|we|they|he|she)\s+)?(\w+ed|broke|had|took|was|were|went|got|came|fell|did|felt|gave|made|hurt|spent|left|"
     r"lost|ran|saw|told|kept|found)\b"
 )
 
@@ -56,6 +56,18 @@ class SafetyGrammar:
     others: str = r"(?!x)x"
     carer: str = r"(?!x)x"
     lookalike_cancel: tuple[str, ...] = ()
+    own_use: str = r"(?!x)x"
+    # Figures of speech that borrow a rule's words ("I overdosed on chocolate", "I could kill
+    # myself laughing"): a term inside one is no mention at all.
+    idioms: tuple[str, ...] = ()
+    # A state said not to hold, the negator inside the term ("my lips aren't swollen").
+    negated_states: tuple[str, ...] = ()
+    # A question asked of no one in particular (no first person, nothing recent or coming):
+    # a `past_exempt` rule's mentions in it are general, a check-in at most ...
+    general_any: str = r"(?!x)x"
+    # ... and one that asks about taking or combining may hide one's own use: the check-in
+    # comes even when the knowledge base answers outright.
+    use_question: str = r"(?!x)x"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +129,12 @@ class SafetyChecker:
         self._hypothetical = re.compile(grammar.hypothetical)
         self._others = re.compile(grammar.others)
         self._carer = re.compile(grammar.carer)
-        self._cancel = re.compile(
-            "|".join(f"(?:{p})" for p in grammar.lookalike_cancel) or "(?!x)x"
-        )
+        self._own_use = re.compile(grammar.own_use)
+        self._cancel = _alternatives((*grammar.lookalike_cancel, grammar.own_use))
+        self._idioms = _alternatives(grammar.idioms)
+        self._negated_states = _alternatives(grammar.negated_states)
+        self._general_any = re.compile(grammar.general_any)
+        self._use_question = re.compile(grammar.use_question)
 
     def check(self, folded: str) -> SafetyResult:
         """The rule this folded question triggers (or None), and the clauses to set aside."""
@@ -138,17 +153,28 @@ class SafetyChecker:
         # Rules without a past exemption also read the message whole, so that "go to sleep and
         # not wake up" is not cut in two at "and".
         whole = [(folded, False, "")]
-        general = (
-            self._general_question.search(folded) is not None
-            and self._first_person.search(folded) is None
+        impersonal = self._first_person.search(folded) is None
+        general = impersonal and self._general_question.search(folded) is not None
+        # Broader, for a drug or an operation only: any question with no first person and no
+        # time of its own ("is tramadol an opioid?", "why stop LDN before an operation?").
+        asked = (
+            impersonal
+            and self._general_any.search(folded) is not None
+            and self._cancel.search(folded) is None
         )
         set_aside: list[str] = []
         near: SafetyRule | None = None
-        personal = False
+        personal = demoted = False
         for compiled, terms in candidates:
-            for clause, distant, lead in parts if compiled.rule.past_exempt else [*parts, *whole]:
+            past_exempt = compiled.rule.past_exempt
+            for clause, distant, lead in parts if past_exempt else [*parts, *whole]:
                 verdict = self._clause_verdict(
-                    compiled, terms, clause, distant and not resumed, lead, general
+                    compiled,
+                    terms,
+                    clause,
+                    distant and not resumed,
+                    lead,
+                    general or (asked and past_exempt),
                 )
                 if (
                     verdict is True
@@ -158,22 +184,35 @@ class SafetyChecker:
                 ):
                     verdict = False
                     personal = personal or near is None
+                if verdict is None and asked and past_exempt and not general:
+                    # Only the question's generality keeps this mention from tier 1?
+                    alone = self._clause_verdict(
+                        compiled, terms, clause, distant and not resumed, lead
+                    )
+                    demoted = demoted or alone is True
                 if verdict is True:
                     return SafetyResult(compiled.rule, ())
                 if verdict is False and clause is not folded:
                     set_aside.append(clause)
             # Mentioned, but only negated, in the distant past or in general.
             near = near or compiled.rule
+        if demoted and self._use_question.search(folded):
+            # "is it ok to take tramadol with LDN?": asked in general, maybe about oneself.
+            personal = True
         return SafetyResult(None, tuple(dict.fromkeys(set_aside)), near, personal)
 
     def _lookalike_use(self, folded: str, clause: str) -> bool:
         """A live mention of use that is over ("I was on tramadol for years but stopped"), only
         supposed ("what if I needed morphine?") or another person's who is not on LDN ("my
         friend takes oxycodone"); never with recent, coming or resumed use in the message."""
+        # Someone else's use, or one's work ("I'm a nurse and give morphine every shift"), at
+        # any time ("my colleague went to A&E yesterday"), unless they are on LDN too.
+        if self._own_use.search(folded):
+            return False
+        if self._others.search(clause) or self._others.search(folded):
+            return self._carer.search(folded) is None
         if self._cancel.search(folded):
             return False
-        if self._others.search(clause):
-            return self._carer.search(folded) is None
         # The clause with the drug must not say present use once its past or supposed phrases
         # are taken out ("I used to take codeine" is past; "I take codeine" is not).
         bare_clause = self._hypothetical.sub(" ", self._over.sub(" ", clause))
@@ -260,6 +299,9 @@ class SafetyChecker:
         if compiled.cued and self._cues.search(clause):
             spans += [m.span() for t in compiled.cued for m in t.finditer(clause)]
         spans += self._fuzzy_spans(compiled.fuzzy_names, clause)
+        if spans and self._idioms.search(clause):
+            idioms = [m.span() for m in self._idioms.finditer(clause)]
+            spans = [s for s in spans if not any(_overlap(s, i) for i in idioms)]
         return spans
 
     def _general(self, clause: str, lead: str, start: int, end: int) -> bool:
@@ -281,6 +323,8 @@ class SafetyChecker:
 
     def _negated(self, clause: str, start: int, end: int) -> bool:
         g = self.grammar
+        if any(_overlap((start, end), m.span()) for m in self._negated_states.finditer(clause)):
+            return True
         before = _WORD.findall(clause[:start])
         after = _WORD.findall(clause[end:])
         if after and after[0] in g.negation_after:
@@ -292,6 +336,15 @@ class SafetyChecker:
             if word not in g.negation_bridge:
                 return False
         return False
+
+
+def _alternatives(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for any of several (one that never matches for none)."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!x)x")
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
 
 
 @lru_cache(maxsize=16_384)
