@@ -275,6 +275,7 @@ def _load_safety(
                 past_exempt=flags["past_exempt"],
                 template=_template(f, rid, "template", f.text(rid, item, "template")),
                 sources=_source_refs(f, rid, item, sources, required=True),
+                hints=f.patterns(rid, item, "hints"),
             )
         )
     return tuple(rules), grammar, fuzzy

@@ -82,6 +82,9 @@ class SafetyRule:
     past_exempt: bool
     template: str
     sources: tuple[Source, ...]
+    # Hints: wording that only points towards this kind ("I won't be around next month"):
+    # never the full answer, always the check-in (tier 2).
+    hints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

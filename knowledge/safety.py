@@ -90,6 +90,7 @@ class _CompiledRule:
     def __init__(self, rule: SafetyRule, fuzzy_names: tuple[str, ...]) -> None:
         self.rule = rule
         self.terms = [re.compile(t) for t in rule.terms]
+        self.hints = _alternatives(rule.hints)
         self.cued = [re.compile(t) for t in rule.context_terms]
         self.fuzzy_names = fuzzy_names
 
@@ -145,7 +146,8 @@ class SafetyChecker:
             if self._spans(c, terms, folded)
         ]
         if not candidates:
-            return SafetyResult(None, ())
+            hinted = self._hinted(folded)
+            return SafetyResult(None, (), hinted, hinted is not None)
         parts = self._timed_clauses(folded)
         # "I had tramadol years ago but I'm back on it now": a resumption anywhere in the
         # message cancels every distant-past exemption in it.
@@ -199,7 +201,19 @@ class SafetyChecker:
         if demoted and self._use_question.search(folded):
             # "is it ok to take tramadol with LDN?": asked in general, maybe about oneself.
             personal = True
+        hinted = self._hinted(folded)
+        if hinted is not None and (near is None or not personal):
+            near, personal = hinted, True
         return SafetyResult(None, tuple(dict.fromkeys(set_aside)), near, personal)
+
+    def _hinted(self, folded: str) -> SafetyRule | None:
+        """The first rule one of whose hints the message holds, not negated: its check-in comes
+        even with an outright answer, since a hint is how a crisis is often first told."""
+        for compiled in self._rules:
+            for m in compiled.hints.finditer(folded):
+                if not self._negated(folded, *m.span()):
+                    return compiled.rule
+        return None
 
     def _lookalike_use(self, folded: str, clause: str) -> bool:
         """A live mention of use that is over ("I was on tramadol for years but stopped"), only
