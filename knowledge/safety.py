@@ -128,6 +128,8 @@ class SafetyChecker:
         self._general_question = re.compile(grammar.general_question)
         self._over = re.compile(grammar.over)
         self._hypothetical = re.compile(grammar.hypothetical)
+        # A supposition with the words it governs ("if one day I need an operation").
+        self._supposed = re.compile(f"(?:{grammar.hypothetical})(?:\\s+[\\w']+){{0,3}}")
         self._others = re.compile(grammar.others)
         self._carer = re.compile(grammar.carer)
         self._own_use = re.compile(grammar.own_use)
@@ -154,7 +156,7 @@ class SafetyChecker:
         resumed = self._resumed.search(folded) is not None
         # Rules without a past exemption also read the message whole, so that "go to sleep and
         # not wake up" is not cut in two at "and".
-        whole = [(folded, False, "")]
+        recent = resumed or self._recent.search(folded) is not None
         impersonal = self._first_person.search(folded) is None
         general = impersonal and self._general_question.search(folded) is not None
         # Broader, for a drug or an operation only: any question with no first person and no
@@ -166,9 +168,15 @@ class SafetyChecker:
         )
         set_aside: list[str] = []
         near: SafetyRule | None = None
-        personal = demoted = False
+        personal = demoted = long_past = False
         for compiled, terms in candidates:
             past_exempt = compiled.rule.past_exempt
+            if not past_exempt:
+                # "I self-harmed as a teenager", "my cousin overdosed years ago": when every
+                # clause that names it is long past and nothing is recent, the whole message
+                # is long past too (a check-in, not the full answer).
+                named = [d for c, d, _ in parts if self._spans(compiled, terms, c)]
+                whole = [(folded, bool(named) and all(named) and not recent, "")]
             for clause, distant, lead in parts if past_exempt else [*parts, *whole]:
                 verdict = self._clause_verdict(
                     compiled,
@@ -196,8 +204,12 @@ class SafetyChecker:
                     return SafetyResult(compiled.rule, ())
                 if verdict is False and clause is not folded:
                     set_aside.append(clause)
+                # A crisis long past ("I self-harmed as a teenager") is still asked about.
+                long_past = long_past or (verdict is False and distant and not past_exempt)
             # Mentioned, but only negated, in the distant past or in general.
             near = near or compiled.rule
+        if long_past and near is not None and not near.past_exempt:
+            personal = True
         if demoted and self._use_question.search(folded):
             # "is it ok to take tramadol with LDN?": asked in general, maybe about oneself.
             personal = True
@@ -229,7 +241,7 @@ class SafetyChecker:
             return False
         # The clause with the drug must not say present use once its past or supposed phrases
         # are taken out ("I used to take codeine" is past; "I take codeine" is not).
-        bare_clause = self._hypothetical.sub(" ", self._over.sub(" ", clause))
+        bare_clause = self._supposed.sub(" ", self._over.sub(" ", clause))
         if _PRESENT.search(bare_clause) or re.search(r"\b(i|we)\s+(take|use|need)\b", bare_clause):
             return False
         return bool(self._over.search(folded) or self._hypothetical.search(folded))
@@ -289,7 +301,7 @@ class SafetyChecker:
         """True: the clause triggers the rule. False: it mentions the rule's terms only in a
         negated, distant-past or general way. None: no mention at all."""
         rule = compiled.rule
-        if rule.past_exempt and distant:
+        if distant:
             return False if self._spans(compiled, terms, clause) else None
         spans = self._spans(compiled, terms, clause)
         if not spans:
