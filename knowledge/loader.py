@@ -17,9 +17,8 @@ import yaml
 
 from knowledge.clinic import PLACEHOLDERS
 from knowledge.errors import ValidationError
-from knowledge.model import Category, Entry, Gap, SafetyRule, Source
+from knowledge.model import Category, Entry, Gap, SafetyGrammar, SafetyRule, Source
 from knowledge.normalize import Lexicon
-from knowledge.safety import SafetyGrammar
 
 DEFAULT_PATH = Path(__file__).parent / "data"
 FILES = ("sources.yaml", "entries.yaml", "safety.yaml", "gaps.yaml", "lexicon.yaml")

@@ -9,7 +9,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 from knowledge.literals import LiteralIndex, necessary_literals
-from knowledge.model import Gap, SafetyRule
+from knowledge.model import Gap, SafetyGrammar, SafetyRule
 from knowledge.normalize import joined_clauses
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
@@ -32,45 +32,6 @@ _PAST_VERB_FIRST = re.compile(
 
 
 @dataclass(frozen=True, slots=True)
-class SafetyGrammar:
-    """The shared parts of the safety file: negation, time markers and personal-use cues."""
-
-    negators: frozenset[str]
-    negation_bridge: frozenset[str]
-    negation_after: frozenset[str]
-    distant_past: tuple[str, ...]
-    recent: tuple[str, ...]
-    resumed: tuple[str, ...]
-    cues: str
-    first_person: str = r"(?!x)x"
-    general_before: str = r"(?!x)x"
-    general_after: str = r"(?!x)x"
-    # A question about how things are in general ("is it possible to overdose on LDN?", "what
-    # happens if someone on LDN needs morphine?"): with no first person anywhere in the
-    # message, every mention in it is general.
-    general_question: str = r"(?!x)x"
-    # A `past_exempt` rule's live mention is a look-alike too when the use is over, only
-    # supposed or someone else's (not a patient on LDN), and nothing says recent or coming use.
-    over: str = r"(?!x)x"
-    hypothetical: str = r"(?!x)x"
-    others: str = r"(?!x)x"
-    carer: str = r"(?!x)x"
-    lookalike_cancel: tuple[str, ...] = ()
-    own_use: str = r"(?!x)x"
-    # Figures of speech that borrow a rule's words ("I overdosed on chocolate", "I could kill
-    # myself laughing"): a term inside one is no mention at all.
-    idioms: tuple[str, ...] = ()
-    # A state said not to hold, the negator inside the term ("my lips aren't swollen").
-    negated_states: tuple[str, ...] = ()
-    # A question asked of no one in particular (no first person, nothing recent or coming):
-    # a `past_exempt` rule's mentions in it are general, a check-in at most ...
-    general_any: str = r"(?!x)x"
-    # ... and one that asks about taking or combining may hide one's own use: the check-in
-    # comes even when the knowledge base answers outright.
-    use_question: str = r"(?!x)x"
-
-
-@dataclass(frozen=True, slots=True)
 class SafetyResult:
     """The rule that fired, or None with the clauses that only mention safety terms in a negated,
     distant-past or general way; those are set aside before matching the rest of the question.
@@ -90,7 +51,7 @@ class _CompiledRule:
     def __init__(self, rule: SafetyRule, fuzzy_names: tuple[str, ...]) -> None:
         self.rule = rule
         self.terms = [re.compile(t) for t in rule.terms]
-        self.hints = _alternatives(rule.hints)
+        self.hints = [re.compile(h) for h in rule.hints]
         self.cued = [re.compile(t) for t in rule.context_terms]
         self.fuzzy_names = fuzzy_names
 
@@ -116,6 +77,13 @@ class SafetyChecker:
                 (rule_index, term_index): necessary_literals(term)
                 for rule_index, compiled in enumerate(self._rules)
                 for term_index, term in enumerate(compiled.rule.terms)
+            }
+        )
+        self._hint_literals = LiteralIndex(
+            {
+                (rule_index, hint_index): necessary_literals(hint)
+                for rule_index, compiled in enumerate(self._rules)
+                for hint_index, hint in enumerate(compiled.rule.hints)
             }
         )
         self._past = re.compile("|".join(f"(?:{p})" for p in grammar.distant_past))
@@ -154,8 +122,6 @@ class SafetyChecker:
         # "I had tramadol years ago but I'm back on it now": a resumption anywhere in the
         # message cancels every distant-past exemption in it.
         resumed = self._resumed.search(folded) is not None
-        # Rules without a past exemption also read the message whole, so that "go to sleep and
-        # not wake up" is not cut in two at "and".
         recent = resumed or self._recent.search(folded) is not None
         impersonal = self._first_person.search(folded) is None
         general = impersonal and self._general_question.search(folded) is not None
@@ -172,10 +138,11 @@ class SafetyChecker:
         for compiled, terms in candidates:
             past_exempt = compiled.rule.past_exempt
             if not past_exempt:
-                # "I self-harmed as a teenager", "my cousin overdosed years ago": when every
-                # clause that names it is long past and nothing is recent, the whole message
-                # is long past too (a check-in, not the full answer).
-                named = [d for c, d, _ in parts if self._spans(compiled, terms, c)]
+                # Rules without a past exemption also read the message whole, so that "go to
+                # sleep and not wake up" is not cut in two at "and"; when every clause that
+                # names the crisis is long past and nothing is recent ("I self-harmed as a
+                # teenager"), so is the whole (a check-in, not the full answer).
+                named = [d for text, d, _ in parts if self._spans(compiled, terms, text)]
                 whole = [(folded, bool(named) and all(named) and not recent, "")]
             for clause, distant, lead in parts if past_exempt else [*parts, *whole]:
                 verdict = self._clause_verdict(
@@ -195,7 +162,7 @@ class SafetyChecker:
                     verdict = False
                     personal = personal or near is None
                 if verdict is None and asked and past_exempt and not general:
-                    # Only the question's generality keeps this mention from tier 1?
+                    # Is the question's generality all that keeps this mention from tier 1?
                     alone = self._clause_verdict(
                         compiled, terms, clause, distant and not resumed, lead
                     )
@@ -221,8 +188,9 @@ class SafetyChecker:
     def _hinted(self, folded: str) -> SafetyRule | None:
         """The first rule one of whose hints the message holds, not negated: its check-in comes
         even with an outright answer, since a hint is how a crisis is often first told."""
-        for compiled in self._rules:
-            for m in compiled.hints.finditer(folded):
+        for rule_index, hint_index in sorted(self._hint_literals.present(folded)):
+            compiled = self._rules[rule_index]
+            for m in compiled.hints[hint_index].finditer(folded):
                 if not self._negated(folded, *m.span()):
                     return compiled.rule
         return None
@@ -230,7 +198,8 @@ class SafetyChecker:
     def _lookalike_use(self, folded: str, clause: str) -> bool:
         """A live mention of use that is over ("I was on tramadol for years but stopped"), only
         supposed ("what if I needed morphine?") or another person's who is not on LDN ("my
-        friend takes oxycodone"); never with recent, coming or resumed use in the message."""
+        friend takes oxycodone"); never with one's own use, and for one's own past or supposed
+        use never with recent, coming or resumed use in the message."""
         # Someone else's use, or one's work ("I'm a nurse and give morphine every shift"), at
         # any time ("my colleague went to A&E yesterday"), unless they are on LDN too.
         if self._own_use.search(folded):
