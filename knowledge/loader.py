@@ -231,6 +231,8 @@ def _load_safety(
             "general_any",
             "use_question",
             "own_use",
+            "work",
+            "reported",
         )
     }
     for key, pattern in (("cues", cues), *extra.items()):

@@ -113,6 +113,8 @@ class SafetyGrammar:
     carer: str = r"(?!x)x"
     lookalike_cancel: tuple[str, ...] = ()
     own_use: str = r"(?!x)x"
+    work: str = r"(?!x)x"
+    reported: str = r"(?!x)x"
     # Figures of speech that borrow a rule's words ("I overdosed on chocolate", "I could kill
     # myself laughing"): a term inside one is no mention at all.
     idioms: tuple[str, ...] = ()

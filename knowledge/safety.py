@@ -101,7 +101,10 @@ class SafetyChecker:
         self._others = re.compile(grammar.others)
         self._carer = re.compile(grammar.carer)
         self._own_use = re.compile(grammar.own_use)
+        self._work = re.compile(grammar.work)
+        self._reported = re.compile(grammar.reported)
         self._cancel = _alternatives((*grammar.lookalike_cancel, grammar.own_use))
+        self._time = _alternatives(grammar.lookalike_cancel)
         self._idioms = _alternatives(grammar.idioms)
         self._negated_states = _alternatives(grammar.negated_states)
         self._general_any = re.compile(grammar.general_any)
@@ -202,11 +205,15 @@ class SafetyChecker:
         use never with recent, coming or resumed use in the message."""
         # Someone else's use, or one's work ("I'm a nurse and give morphine every shift"), at
         # any time ("my colleague went to A&E yesterday"), unless they are on LDN too.
-        if self._own_use.search(folded):
+        if self._work.search(folded):
+            return self._carer.search(folded) is None
+        # One's own use elsewhere in the message ("... and I had a bit for my cough"); in the
+        # drug's own clause it is the story of the use that is over or supposed.
+        if self._own_use.search(folded.replace(clause, " ")):
             return False
         if self._others.search(clause) or self._others.search(folded):
             return self._carer.search(folded) is None
-        if self._cancel.search(folded):
+        if self._cancel.search(folded.replace(clause, " ")) or self._time.search(clause):
             return False
         # The clause with the drug must not say present use once its past or supposed phrases
         # are taken out ("I used to take codeine" is past; "I take codeine" is not).
@@ -281,6 +288,10 @@ class SafetyChecker:
         if not live:
             return False  # only negated mentions: set the clause aside before matching
         if general:
+            return None
+        # Something read or watched about a drug ("I saw a news story about fentanyl") is
+        # general even when told in the first person.
+        if all(self._reported.search(lead + clause[:start]) for start, _ in live):
             return None
         personal = self._first_person.search(clause) is not None
         if personal or not all(self._general(clause, lead, *span) for span in live):
