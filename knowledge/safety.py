@@ -23,6 +23,7 @@ _PRESENT = re.compile(
     r"\b(am|is|are|take|takes|(?<!was\s)(?<!were\s)taking|use|uses|(?<!was\s)(?<!were\s)using|"
     r"currently|now)\b"
 )
+_POSSESSIVE = re.compile(r"\b(my|our)\b")
 # First-person present use in the clause that names the drug ("I get morphine for my crises").
 _OWN_USE = re.compile(r"\b(i|we)\s+(take|use|need|get|have|receive)\b")
 _PAST_VERB_FIRST = re.compile(
@@ -126,7 +127,8 @@ class SafetyChecker:
         # message cancels every distant-past exemption in it.
         resumed = self._resumed.search(folded) is not None
         recent = resumed or self._recent.search(folded) is not None
-        impersonal = self._first_person.search(folded) is None
+        # Asked of no one in particular: not even of "my child" or "my mum".
+        impersonal = self._first_person.search(folded) is None and not _POSSESSIVE.search(folded)
         general = impersonal and self._general_question.search(folded) is not None
         # Broader, for a drug or an operation only: any question with no first person and no
         # time of its own ("is tramadol an opioid?", "why stop LDN before an operation?").
@@ -147,7 +149,9 @@ class SafetyChecker:
                 # teenager"), so is the whole (a check-in, not the full answer).
                 named = [d for text, d, _ in parts if self._spans(compiled, terms, text)]
                 whole = [(folded, bool(named) and all(named) and not recent, "")]
-            for clause, distant, lead in parts if past_exempt else [*parts, *whole]:
+            for index, (clause, distant, lead) in enumerate(
+                parts if past_exempt else [*parts, *whole]
+            ):
                 verdict = self._clause_verdict(
                     compiled,
                     terms,
@@ -170,9 +174,14 @@ class SafetyChecker:
                         compiled, terms, clause, distant and not resumed, lead
                     )
                     demoted = demoted or alone is True
+                read_whole = index == len(parts)
+                if verdict is True and read_whole and self._judged(compiled, terms, folded, parts):
+                    # Every mention lies inside one clause, whose verdict stands ("my uncle
+                    # died of a heroin overdose, I'm careful": general, whoever speaks after).
+                    verdict = None
                 if verdict is True:
                     return SafetyResult(compiled.rule, ())
-                if verdict is False and clause is not folded:
+                if verdict is False and not read_whole:
                     set_aside.append(clause)
                 # A crisis long past ("I self-harmed as a teenager") is still asked about.
                 long_past = long_past or (verdict is False and distant and not past_exempt)
@@ -187,6 +196,13 @@ class SafetyChecker:
         if hinted is not None and (near is None or not personal):
             near, personal = hinted, True
         return SafetyResult(None, tuple(dict.fromkeys(set_aside)), near, personal)
+
+    def _judged(
+        self, compiled: _CompiledRule, terms: Terms, folded: str, parts: list[tuple[str, bool, str]]
+    ) -> bool:
+        """Every mention in the whole message lies inside one clause (already judged)."""
+        spans = self._spans(compiled, terms, folded)
+        return all(any(folded[a:b] in text for text, _, _ in parts) for a, b in spans)
 
     def _hinted(self, folded: str) -> SafetyRule | None:
         """The first rule one of whose hints the message holds, not negated: its check-in comes
@@ -249,7 +265,10 @@ class SafetyChecker:
             # "I had a fall last winter and broke my wrist": the same subject, the same time.
             before, text = times[index - 1], joined[index][0]
             elided = joined[index - 1][1] == "and" and _PAST_VERB_FIRST.match(text)
-            if times[index] is None and before is not None and elided:
+            # "I had a car crash in 2012, lots of surgery, morphine for weeks": a short
+            # fragment with no subject of its own goes on with the list.
+            fragment = len(text.split()) <= 4 and not _OWN_SUBJECT.match(text)
+            if times[index] is None and before is not None and (elided or fragment):
                 times[index] = before
         leads = [""] + [f"{text} and " if join == "and" else "" for text, join in joined[:-1]]
         return [
