@@ -1,4 +1,5 @@
-"""Safety rules and deliberate gaps: deterministic pattern checks that run before matching."""
+"""Safety rules: deterministic pattern checks that run before matching (the deliberate gaps are
+in :mod:`knowledge.gaps`, re-exported here where the engine has always found them)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA
 
+from knowledge.gaps import GapChecker
 from knowledge.literals import LiteralIndex, necessary_literals
-from knowledge.model import Gap, SafetyGrammar, SafetyRule
+from knowledge.model import SafetyGrammar, SafetyRule
 from knowledge.normalize import joined_clauses
+
+__all__ = ["GapChecker", "SafetyChecker", "SafetyResult"]
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
 # A clause that starts with a subject or a verb says something of its own, at its own time.
@@ -382,32 +386,3 @@ def _near_a_name(word: str, names: tuple[str, ...]) -> bool:
         if OSA.distance(word, name, score_cutoff=edits) <= edits:
             return True
     return False
-
-
-class GapChecker:
-    """Finds the deliberate gap a question falls into, or None."""
-
-    def __init__(self, gaps: tuple[Gap, ...]) -> None:
-        self._gaps = [
-            (
-                g,
-                re.compile("|".join(f"(?:{p})" for p in g.patterns)),
-                re.compile("|".join(f"(?:{p})" for p in g.unless)) if g.unless else None,
-            )
-            for g in gaps
-        ]
-        self._literals = LiteralIndex(
-            {
-                index: necessary_literals(pattern.pattern)
-                for index, (_, pattern, _) in enumerate(self._gaps)
-            }
-        )
-
-    def check(self, folded: str) -> Gap | None:
-        possible = self._literals.present(folded)
-        for index, (gap, pattern, unless) in enumerate(self._gaps):
-            if index not in possible:
-                continue
-            if pattern.search(folded) and not (unless and unless.search(folded)):
-                return gap
-        return None
