@@ -225,7 +225,7 @@ class SafetyChecker:
         use never with recent, coming or resumed use in the message."""
         # Someone else's use, or one's work ("I'm a nurse and give morphine every shift"), at
         # any time ("my colleague went to A&E yesterday"), unless they are on LDN too.
-        if self._work.search(folded):
+        if self._work.search(folded) and not self._time.search(folded):
             return self._carer.search(folded) is None
         # One's own use elsewhere in the message ("... and I had a bit for my cough"); in the
         # drug's own clause it is the story of the use that is over or supposed.
