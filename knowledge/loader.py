@@ -17,9 +17,8 @@ import yaml
 
 from knowledge.clinic import PLACEHOLDERS
 from knowledge.errors import ValidationError
-from knowledge.model import Category, Entry, Gap, SafetyRule, Source
+from knowledge.model import Category, Entry, Gap, SafetyGrammar, SafetyRule, Source
 from knowledge.normalize import Lexicon
-from knowledge.safety import SafetyGrammar
 
 DEFAULT_PATH = Path(__file__).parent / "data"
 FILES = ("sources.yaml", "entries.yaml", "safety.yaml", "gaps.yaml", "lexicon.yaml")
@@ -229,6 +228,11 @@ def _load_safety(
             "hypothetical",
             "others",
             "carer",
+            "general_any",
+            "use_question",
+            "own_use",
+            "work",
+            "reported",
         )
     }
     for key, pattern in (("cues", cues), *extra.items()):
@@ -244,6 +248,8 @@ def _load_safety(
         recent=f.patterns(top, data, "recent"),
         resumed=f.patterns(top, data, "resumed"),
         lookalike_cancel=f.patterns(top, data, "lookalike_cancel"),
+        idioms=f.patterns(top, data, "idioms"),
+        negated_states=f.patterns(top, data, "negated_states"),
         cues=cues,
         **extra,
     )
@@ -270,6 +276,7 @@ def _load_safety(
                 past_exempt=flags["past_exempt"],
                 template=_template(f, rid, "template", f.text(rid, item, "template")),
                 sources=_source_refs(f, rid, item, sources, required=True),
+                hints=f.patterns(rid, item, "hints"),
             )
         )
     return tuple(rules), grammar, fuzzy

@@ -82,6 +82,50 @@ class SafetyRule:
     past_exempt: bool
     template: str
     sources: tuple[Source, ...]
+    # Hints: wording that only points towards this kind ("I won't be around next month"):
+    # never the full answer, always the check-in (tier 2).
+    hints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyGrammar:
+    """The shared parts of the safety file: negation, time markers and personal-use cues."""
+
+    negators: frozenset[str]
+    negation_bridge: frozenset[str]
+    negation_after: frozenset[str]
+    distant_past: tuple[str, ...]
+    recent: tuple[str, ...]
+    resumed: tuple[str, ...]
+    cues: str
+    first_person: str = r"(?!x)x"
+    general_before: str = r"(?!x)x"
+    general_after: str = r"(?!x)x"
+    # A question about how things are in general ("is it possible to overdose on LDN?", "what
+    # happens if someone on LDN needs morphine?"): with no first person anywhere in the
+    # message, every mention in it is general.
+    general_question: str = r"(?!x)x"
+    # A `past_exempt` rule's live mention is a look-alike too when the use is over, only
+    # supposed or someone else's (not a patient on LDN), and nothing says recent or coming use.
+    over: str = r"(?!x)x"
+    hypothetical: str = r"(?!x)x"
+    others: str = r"(?!x)x"
+    carer: str = r"(?!x)x"
+    lookalike_cancel: tuple[str, ...] = ()
+    own_use: str = r"(?!x)x"
+    work: str = r"(?!x)x"
+    reported: str = r"(?!x)x"
+    # Figures of speech that borrow a rule's words ("I overdosed on chocolate", "I could kill
+    # myself laughing"): a term inside one is no mention at all.
+    idioms: tuple[str, ...] = ()
+    # A state said not to hold, the negator inside the term ("my lips aren't swollen").
+    negated_states: tuple[str, ...] = ()
+    # A question asked of no one in particular (no first person, nothing recent or coming):
+    # a `past_exempt` rule's mentions in it are general, a check-in at most ...
+    general_any: str = r"(?!x)x"
+    # ... and one that asks about taking or combining may hide one's own use: the check-in
+    # comes even when the knowledge base answers outright.
+    use_question: str = r"(?!x)x"
 
 
 @dataclass(frozen=True, slots=True)

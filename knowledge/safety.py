@@ -1,4 +1,5 @@
-"""Safety rules and deliberate gaps: deterministic pattern checks that run before matching."""
+"""Safety rules: deterministic pattern checks that run before matching (the deliberate gaps are
+in :mod:`knowledge.gaps`, re-exported here where the engine has always found them)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA
 
+from knowledge.gaps import GapChecker
 from knowledge.literals import LiteralIndex, necessary_literals
-from knowledge.model import Gap, SafetyRule
+from knowledge.model import SafetyGrammar, SafetyRule
 from knowledge.normalize import joined_clauses
+
+__all__ = ["GapChecker", "SafetyChecker", "SafetyResult"]
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
 # A clause that starts with a subject or a verb says something of its own, at its own time.
@@ -23,39 +27,13 @@ _PRESENT = re.compile(
     r"\b(am|is|are|take|takes|(?<!was\s)(?<!were\s)taking|use|uses|(?<!was\s)(?<!were\s)using|"
     r"currently|now)\b"
 )
+_POSSESSIVE = re.compile(r"\b(my|our)\b")
 # First-person present use in the clause that names the drug ("I get morphine for my crises").
 _OWN_USE = re.compile(r"\b(i|we)\s+(take|use|need|get|have|receive)\b")
 _PAST_VERB_FIRST = re.compile(
-    r"(\w+ed|broke|had|took|was|were|went|got|came|fell|did|felt|gave|made|hurt|spent|left|"
+    r"((i|we|they|he|she)\s+)?(\w+ed|broke|had|took|was|were|went|got|came|fell|did|felt|gave|made|hurt|spent|left|"
     r"lost|ran|saw|told|kept|found)\b"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class SafetyGrammar:
-    """The shared parts of the safety file: negation, time markers and personal-use cues."""
-
-    negators: frozenset[str]
-    negation_bridge: frozenset[str]
-    negation_after: frozenset[str]
-    distant_past: tuple[str, ...]
-    recent: tuple[str, ...]
-    resumed: tuple[str, ...]
-    cues: str
-    first_person: str = r"(?!x)x"
-    general_before: str = r"(?!x)x"
-    general_after: str = r"(?!x)x"
-    # A question about how things are in general ("is it possible to overdose on LDN?", "what
-    # happens if someone on LDN needs morphine?"): with no first person anywhere in the
-    # message, every mention in it is general.
-    general_question: str = r"(?!x)x"
-    # A `past_exempt` rule's live mention is a look-alike too when the use is over, only
-    # supposed or someone else's (not a patient on LDN), and nothing says recent or coming use.
-    over: str = r"(?!x)x"
-    hypothetical: str = r"(?!x)x"
-    others: str = r"(?!x)x"
-    carer: str = r"(?!x)x"
-    lookalike_cancel: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +56,7 @@ class _CompiledRule:
     def __init__(self, rule: SafetyRule, fuzzy_names: tuple[str, ...]) -> None:
         self.rule = rule
         self.terms = [re.compile(t) for t in rule.terms]
+        self.hints = [re.compile(h) for h in rule.hints]
         self.cued = [re.compile(t) for t in rule.context_terms]
         self.fuzzy_names = fuzzy_names
 
@@ -105,6 +84,13 @@ class SafetyChecker:
                 for term_index, term in enumerate(compiled.rule.terms)
             }
         )
+        self._hint_literals = LiteralIndex(
+            {
+                (rule_index, hint_index): necessary_literals(hint)
+                for rule_index, compiled in enumerate(self._rules)
+                for hint_index, hint in enumerate(compiled.rule.hints)
+            }
+        )
         self._past = re.compile("|".join(f"(?:{p})" for p in grammar.distant_past))
         self._recent = re.compile("|".join(f"(?:{p})" for p in grammar.recent))
         self._resumed = re.compile("|".join(f"(?:{p})" for p in grammar.resumed))
@@ -115,11 +101,19 @@ class SafetyChecker:
         self._general_question = re.compile(grammar.general_question)
         self._over = re.compile(grammar.over)
         self._hypothetical = re.compile(grammar.hypothetical)
+        # A supposition with the words it governs ("if one day I need an operation").
+        self._supposed = re.compile(f"(?:{grammar.hypothetical})(?:\\s+[\\w']+){{0,3}}")
         self._others = re.compile(grammar.others)
         self._carer = re.compile(grammar.carer)
-        self._cancel = re.compile(
-            "|".join(f"(?:{p})" for p in grammar.lookalike_cancel) or "(?!x)x"
-        )
+        self._own_use = re.compile(grammar.own_use)
+        self._work = re.compile(grammar.work)
+        self._reported = re.compile(grammar.reported)
+        self._cancel = _alternatives((*grammar.lookalike_cancel, grammar.own_use))
+        self._time = _alternatives(grammar.lookalike_cancel)
+        self._idioms = _alternatives(grammar.idioms)
+        self._negated_states = _alternatives(grammar.negated_states)
+        self._general_any = re.compile(grammar.general_any)
+        self._use_question = re.compile(grammar.use_question)
 
     def check(self, folded: str) -> SafetyResult:
         """The rule this folded question triggers (or None), and the clauses to set aside."""
@@ -130,25 +124,45 @@ class SafetyChecker:
             if self._spans(c, terms, folded)
         ]
         if not candidates:
-            return SafetyResult(None, ())
+            hinted = self._hinted(folded)
+            return SafetyResult(None, (), hinted, hinted is not None)
         parts = self._timed_clauses(folded)
         # "I had tramadol years ago but I'm back on it now": a resumption anywhere in the
         # message cancels every distant-past exemption in it.
         resumed = self._resumed.search(folded) is not None
-        # Rules without a past exemption also read the message whole, so that "go to sleep and
-        # not wake up" is not cut in two at "and".
-        whole = [(folded, False, "")]
-        general = (
-            self._general_question.search(folded) is not None
-            and self._first_person.search(folded) is None
+        recent = resumed or self._recent.search(folded) is not None
+        # Asked of no one in particular: not even of "my child" or "my mum".
+        impersonal = self._first_person.search(folded) is None and not _POSSESSIVE.search(folded)
+        general = impersonal and self._general_question.search(folded) is not None
+        # Broader, for a drug or an operation only: any question with no first person and no
+        # time of its own ("is tramadol an opioid?", "why stop LDN before an operation?").
+        asked = (
+            impersonal
+            and self._general_any.search(folded) is not None
+            and self._cancel.search(folded) is None
         )
         set_aside: list[str] = []
         near: SafetyRule | None = None
-        personal = False
+        personal = demoted = long_past = False
         for compiled, terms in candidates:
-            for clause, distant, lead in parts if compiled.rule.past_exempt else [*parts, *whole]:
+            past_exempt = compiled.rule.past_exempt
+            if not past_exempt:
+                # Rules without a past exemption also read the message whole, so that "go to
+                # sleep and not wake up" is not cut in two at "and"; when every clause that
+                # names the crisis is long past and nothing is recent ("I self-harmed as a
+                # teenager"), so is the whole (a check-in, not the full answer).
+                named = [d for text, d, _ in parts if self._spans(compiled, terms, text)]
+                whole = [(folded, bool(named) and all(named) and not recent, "")]
+            for index, (clause, distant, lead) in enumerate(
+                parts if past_exempt else [*parts, *whole]
+            ):
                 verdict = self._clause_verdict(
-                    compiled, terms, clause, distant and not resumed, lead, general
+                    compiled,
+                    terms,
+                    clause,
+                    distant and not resumed,
+                    lead,
+                    general or (asked and past_exempt),
                 )
                 if (
                     verdict is True
@@ -158,25 +172,72 @@ class SafetyChecker:
                 ):
                     verdict = False
                     personal = personal or near is None
+                if verdict is None and asked and past_exempt and not general:
+                    # Is the question's generality all that keeps this mention from tier 1?
+                    alone = self._clause_verdict(
+                        compiled, terms, clause, distant and not resumed, lead
+                    )
+                    demoted = demoted or alone is True
+                read_whole = index == len(parts)
+                if verdict is True and read_whole and self._judged(compiled, terms, folded, parts):
+                    # Every mention lies inside one clause, whose verdict stands ("my uncle
+                    # died of a heroin overdose, I'm careful": general, whoever speaks after).
+                    verdict = None
                 if verdict is True:
                     return SafetyResult(compiled.rule, ())
-                if verdict is False and clause is not folded:
+                if verdict is False and not read_whole:
                     set_aside.append(clause)
+                # A crisis long past ("I self-harmed as a teenager") is still asked about.
+                long_past = long_past or (verdict is False and distant and not past_exempt)
             # Mentioned, but only negated, in the distant past or in general.
             near = near or compiled.rule
+        if long_past and near is not None and not near.past_exempt:
+            personal = True
+        if demoted and self._use_question.search(folded):
+            # "is it ok to take tramadol with LDN?": asked in general, maybe about oneself.
+            personal = True
+        hinted = self._hinted(folded)
+        if hinted is not None and (near is None or not personal):
+            near, personal = hinted, True
         return SafetyResult(None, tuple(dict.fromkeys(set_aside)), near, personal)
+
+    def _judged(
+        self, compiled: _CompiledRule, terms: Terms, folded: str, parts: list[tuple[str, bool, str]]
+    ) -> bool:
+        """Every mention in the whole message lies inside one clause (already judged)."""
+        spans = self._spans(compiled, terms, folded)
+        return all(any(folded[a:b] in text for text, _, _ in parts) for a, b in spans)
+
+    def _hinted(self, folded: str) -> SafetyRule | None:
+        """The first rule one of whose hints the message holds, not negated: its check-in comes
+        even with an outright answer, since a hint is how a crisis is often first told."""
+        for rule_index, hint_index in sorted(self._hint_literals.present(folded)):
+            compiled = self._rules[rule_index]
+            for m in compiled.hints[hint_index].finditer(folded):
+                if not self._negated(folded, *m.span()):
+                    return compiled.rule
+        return None
 
     def _lookalike_use(self, folded: str, clause: str) -> bool:
         """A live mention of use that is over ("I was on tramadol for years but stopped"), only
         supposed ("what if I needed morphine?") or another person's who is not on LDN ("my
-        friend takes oxycodone"); never with recent, coming or resumed use in the message."""
-        if self._cancel.search(folded):
-            return False
-        if self._others.search(clause):
+        friend takes oxycodone"); never with one's own use, and for one's own past or supposed
+        use never with recent, coming or resumed use in the message."""
+        # Someone else's use, or one's work ("I'm a nurse and give morphine every shift"), at
+        # any time ("my colleague went to A&E yesterday"), unless they are on LDN too.
+        if self._work.search(folded) and not self._time.search(folded):
             return self._carer.search(folded) is None
+        # One's own use elsewhere in the message ("... and I had a bit for my cough"); in the
+        # drug's own clause it is the story of the use that is over or supposed.
+        if self._own_use.search(folded.replace(clause, " ")):
+            return False
+        if self._others.search(clause) or self._others.search(folded):
+            return self._carer.search(folded) is None
+        if self._cancel.search(folded.replace(clause, " ")) or self._time.search(clause):
+            return False
         # The clause with the drug must not say present use once its past or supposed phrases
         # are taken out ("I used to take codeine" is past; "I take codeine" is not).
-        bare_clause = self._hypothetical.sub(" ", self._over.sub(" ", clause))
+        bare_clause = self._supposed.sub(" ", self._over.sub(" ", clause))
         if _PRESENT.search(bare_clause) or re.search(r"\b(i|we)\s+(take|use|need)\b", bare_clause):
             return False
         return bool(self._over.search(folded) or self._hypothetical.search(folded))
@@ -208,7 +269,10 @@ class SafetyChecker:
             # "I had a fall last winter and broke my wrist": the same subject, the same time.
             before, text = times[index - 1], joined[index][0]
             elided = joined[index - 1][1] == "and" and _PAST_VERB_FIRST.match(text)
-            if times[index] is None and before is not None and elided:
+            # "I had a car crash in 2012, lots of surgery, morphine for weeks": a short
+            # fragment with no subject of its own goes on with the list.
+            fragment = len(text.split()) <= 4 and not _OWN_SUBJECT.match(text)
+            if times[index] is None and before is not None and (elided or fragment):
                 times[index] = before
         leads = [""] + [f"{text} and " if join == "and" else "" for text, join in joined[:-1]]
         return [
@@ -236,7 +300,7 @@ class SafetyChecker:
         """True: the clause triggers the rule. False: it mentions the rule's terms only in a
         negated, distant-past or general way. None: no mention at all."""
         rule = compiled.rule
-        if rule.past_exempt and distant:
+        if distant:
             return False if self._spans(compiled, terms, clause) else None
         spans = self._spans(compiled, terms, clause)
         if not spans:
@@ -247,6 +311,10 @@ class SafetyChecker:
         if not live:
             return False  # only negated mentions: set the clause aside before matching
         if general:
+            return None
+        # Something read or watched about a drug ("I saw a news story about fentanyl") is
+        # general even when told in the first person.
+        if all(self._reported.search(lead + clause[:start]) for start, _ in live):
             return None
         personal = self._first_person.search(clause) is not None
         if personal or not all(self._general(clause, lead, *span) for span in live):
@@ -260,6 +328,9 @@ class SafetyChecker:
         if compiled.cued and self._cues.search(clause):
             spans += [m.span() for t in compiled.cued for m in t.finditer(clause)]
         spans += self._fuzzy_spans(compiled.fuzzy_names, clause)
+        if spans and self._idioms.search(clause):
+            idioms = [m.span() for m in self._idioms.finditer(clause)]
+            spans = [s for s in spans if not any(_overlap(s, i) for i in idioms)]
         return spans
 
     def _general(self, clause: str, lead: str, start: int, end: int) -> bool:
@@ -281,6 +352,8 @@ class SafetyChecker:
 
     def _negated(self, clause: str, start: int, end: int) -> bool:
         g = self.grammar
+        if any(_overlap((start, end), m.span()) for m in self._negated_states.finditer(clause)):
+            return True
         before = _WORD.findall(clause[:start])
         after = _WORD.findall(clause[end:])
         if after and after[0] in g.negation_after:
@@ -294,6 +367,15 @@ class SafetyChecker:
         return False
 
 
+def _alternatives(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for any of several (one that never matches for none)."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!x)x")
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
 @lru_cache(maxsize=16_384)
 def _near_a_name(word: str, names: tuple[str, ...]) -> bool:
     """One edit from a name, or two where the word or the name is long, a swap of neighbours
@@ -304,32 +386,3 @@ def _near_a_name(word: str, names: tuple[str, ...]) -> bool:
         if OSA.distance(word, name, score_cutoff=edits) <= edits:
             return True
     return False
-
-
-class GapChecker:
-    """Finds the deliberate gap a question falls into, or None."""
-
-    def __init__(self, gaps: tuple[Gap, ...]) -> None:
-        self._gaps = [
-            (
-                g,
-                re.compile("|".join(f"(?:{p})" for p in g.patterns)),
-                re.compile("|".join(f"(?:{p})" for p in g.unless)) if g.unless else None,
-            )
-            for g in gaps
-        ]
-        self._literals = LiteralIndex(
-            {
-                index: necessary_literals(pattern.pattern)
-                for index, (_, pattern, _) in enumerate(self._gaps)
-            }
-        )
-
-    def check(self, folded: str) -> Gap | None:
-        possible = self._literals.present(folded)
-        for index, (gap, pattern, unless) in enumerate(self._gaps):
-            if index not in possible:
-                continue
-            if pattern.search(folded) and not (unless and unless.search(folded)):
-                return gap
-        return None

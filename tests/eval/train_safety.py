@@ -42,6 +42,9 @@ class Options:
     # of it got a check-in when the knowledge base fell back. Round 3: C=10 with each crisis
     # class weighted 2.5 times "balanced", chosen with --cv: crisis recall 95.1 % at 0.8 / 0.6
     # (92.3 % at C=30 unweighted on the same data), ordinary and off-topic 3.3 %, in-scope 0.9 %.
+    # Round 4: 0.65 for the rest, chosen with the rules and hints in the loop (grouped CV of
+    # the engine's tiers): the crises written for the signal are caught as often as at 0.6,
+    # with fewer check-ins on everyday and off-topic chat.
     c: float = 10.0  # inverse regularisation strength
     char_min: int = 3
     char_max: int = 5
@@ -52,7 +55,7 @@ class Options:
     # The probability of any crisis from which the check-in is sent: for a question the
     # knowledge base answers outright, and for the rest (a clarification or the fallback).
     threshold_answered: float = 0.8
-    threshold: float = 0.6
+    threshold: float = 0.65
     digits: int = 5  # significant digits kept in the JSON
     lookalikes: bool = False  # the batteries' none lines as a class of their own
     # Each crisis class's weight over "balanced": missing a crisis costs more than a check-in.
@@ -248,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args(argv)
     if args.cv:
-        pairs = [(0.7, 0.5), (0.8, 0.4), (0.8, 0.5), (0.8, 0.6), (0.8, 0.7), (0.9, 0.6)]
+        pairs = [(0.7, 0.5), (0.8, 0.5), (0.8, 0.6), (0.8, 0.65), (0.8, 0.7), (0.9, 0.6)]
         candidates = {
             "chosen": CHOSEN,
             "look-alike class": replace(CHOSEN, lookalikes=not CHOSEN.lookalikes),
