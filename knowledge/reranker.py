@@ -77,7 +77,7 @@ class Policy:
 
     floor: float = 0.5
     ratio: float = 1.5
-    weak: float = 65.0
+    weak: float = 70.0
     doubt: float = 0.3
 
 
