@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck eval eval-safety train-safety bench clean
+.PHONY: install run test lint typecheck eval eval-safety train-safety train-matching cv-matching bench clean
 
 install: $(STAMP)
 
@@ -32,6 +32,14 @@ eval-safety: install
 # Retrain the learned safety signal from the training side of the split (deterministic).
 train-safety: install
 	$(BIN)/python -m tests.eval.train_safety
+
+# Retrain the matching reranker from the tuning side of the split (deterministic).
+train-matching: install
+	$(BIN)/python -m tests.eval.train_matching
+
+# Grouped cross-validation of the matching on the tuning halves (no held-out file is read).
+cv-matching: install
+	$(BIN)/python -m tests.eval.train_matching --cv
 
 bench: install
 	$(BIN)/python bench/bench_engine.py

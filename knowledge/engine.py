@@ -20,6 +20,7 @@ from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Matcher, Scored, Weights
 from knowledge.model import Entry, Reply, SafetyRule, Status, Suggestion
 from knowledge.normalize import clauses, fold, has_invisible, split_question
+from knowledge.reranker import ABSTAIN, Reranker
 from knowledge.safety import GapChecker, SafetyChecker
 from knowledge.signal import SafetySignal
 
@@ -59,6 +60,12 @@ def packaged_signal() -> SafetySignal:
     return SafetySignal.load()
 
 
+@cache
+def packaged_reranker() -> Reranker:
+    """The committed reranker, loaded once per process."""
+    return Reranker.load()
+
+
 class Engine:
     """Answers patients' questions from a loaded knowledge base; pure and thread-safe."""
 
@@ -70,6 +77,8 @@ class Engine:
         thresholds: Thresholds | None = None,
         weights: Weights | None = None,
         signal: SafetySignal | None = None,
+        reranker: Reranker | None = None,
+        rerank: bool = True,
     ) -> None:
         self.kb = kb
         self.clinic = clinic or ClinicInfo()
@@ -82,6 +91,14 @@ class Engine:
         self.signal = signal or packaged_signal()
         self._entries = {e.id: e for e in kb.entries}
         self._rules = {r.id: r for r in kb.safety_rules}
+        # `reranker`: the committed one unless given; `rerank=False`: the matcher alone. The
+        # reranker was trained for one set of entries: with any other (an edited or a test
+        # knowledge base) its view of them would be wrong, so the matcher decides alone.
+        if rerank and reranker is None:
+            reranker = packaged_reranker()
+        if not rerank or (reranker is not None and reranker.entry_ids != set(self._entries)):
+            reranker = None
+        self.reranker = reranker
 
     @property
     def entries(self) -> tuple[Entry, ...]:
@@ -175,9 +192,13 @@ class Engine:
                     question,
                     self.matcher.rank(asked_normalised, context=story),
                     short=False,
+                    normalised=asked_normalised,
                 )
         return self._decide(
-            question, self.matcher.rank(normalised), short=len(self.matcher.tokens(normalised)) <= 1
+            question,
+            self.matcher.rank(normalised),
+            short=len(self.matcher.tokens(normalised)) <= 1,
+            normalised=normalised,
         )
 
     def safety_reply(self, rule_id: str) -> Reply | None:
@@ -214,7 +235,9 @@ class Engine:
             sources=entry.sources,
         )
 
-    def _decide(self, question: str, ranked: list[Scored], *, short: bool) -> Reply:
+    def _decide(
+        self, question: str, ranked: list[Scored], *, short: bool, normalised: str = ""
+    ) -> Reply:
         t = self.thresholds
         best = ranked[0].score if ranked else 0.0
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
@@ -222,7 +245,7 @@ class Engine:
         # A one-word question that is a topic word of the runner-up too ("dose": the starting
         # dose, the dose to take, raising it) is a choice for the patient, not for us.
         shared = short and len(ranked) > 1 and ranked[1].specific and runner_up >= t.clarify
-        if (
+        answer = (
             ranked
             and not shared
             and best >= t.answer
@@ -230,8 +253,15 @@ class Engine:
             # Sharing only everyday words with an entry ("can I take it on a plane" and "can I
             # take it in the morning") is not a reason to answer with it.
             and ranked[0].on_topic
-        ):
-            return self._answer(question, ranked[0].entry, best)
+        )
+        chosen = ranked[0] if answer else None
+        # The reranker (trained on other people's wording of each entry, and on questions the
+        # knowledge base does not cover) may pick among entries that match well when none is
+        # clearly ahead, or doubt a weak answer; see reranker.Policy.
+        if self.reranker is not None and ranked and not shared and normalised:
+            chosen = self._rerank(self.reranker, ranked, chosen, normalised)
+        if chosen is not None:
+            return self._answer(question, chosen.entry, chosen.score)
         if ranked and best >= t.clarify:
             if shared:
                 close = [s for s in ranked if s.specific and s.score >= t.clarify]
@@ -253,3 +283,21 @@ class Engine:
             answer=FALLBACK.format_map(self._fill),
             score=best,
         )
+
+    def _rerank(
+        self, reranker: Reranker, ranked: list[Scored], chosen: Scored | None, normalised: str
+    ) -> Scored | None:
+        """The entry to answer with once the reranker has read the question, or None."""
+        policy = reranker.policy
+        if chosen is not None and chosen.score >= policy.weak:
+            return chosen
+        good = [s for s in ranked if s.score >= self.thresholds.answer and s.on_topic]
+        if not good or good[0] is not ranked[0]:
+            return chosen  # nothing for the reranker to choose among
+        reading = reranker.read(self.matcher.tokens(normalised), normalised.split())
+        if chosen is not None:
+            return None if reading.p(ABSTAIN) >= policy.doubt else chosen
+        by_p = sorted(good, key=lambda s: reading.p(s.entry.id), reverse=True)
+        first = reading.p(by_p[0].entry.id)
+        second = reading.p(by_p[1].entry.id) if len(by_p) > 1 else 0.0
+        return by_p[0] if first >= policy.floor and first >= policy.ratio * second else None

@@ -23,7 +23,12 @@ TUNING_QUESTIONS: Final = (
     EVAL_DIR / "tuning.yaml",
     EVAL_DIR / "tuning2.yaml",
     EVAL_DIR / "tuning3.yaml",
+    EVAL_DIR / "tuning4.yaml",
+    EVAL_DIR / "tuning5.yaml",
 )
+# The tuning files the committed safety signal was trained on; the next retraining of the
+# signal (``make train-safety``) may take in the rest of TUNING_QUESTIONS as well.
+SIGNAL_QUESTIONS: Final = TUNING_QUESTIONS[:3]
 SAFETY_TRAINING: Final = (
     TESTS_DIR / "safety_battery.txt",  # EXPECT|message: a rule id or none
     TESTS_DIR / "safety_known_misses.txt",  # the same format: crises the rules still miss
@@ -92,7 +97,7 @@ def safety_training_examples() -> list[TrainingExample]:
             if not sep or label not in (*SAFETY_KINDS, "none") or not message.strip():
                 raise ValueError(f"{path.name}, line {number}: expected LABEL|message")
             out.append(TrainingExample(message.strip(), label, source, f"{path.stem}:{section}"))
-    for path in TUNING_QUESTIONS:
+    for path in SIGNAL_QUESTIONS:
         for item in yaml.safe_load(path.read_text(encoding="utf-8")):
             label = str(item["rule"]) if item["expect"] == "safety" else "none"
             group = f"{path.stem}:{item.get('entry') or item.get('gap') or item['kind']}"

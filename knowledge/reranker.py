@@ -1,0 +1,168 @@
+"""The learned reranker: which entry a question is most likely about, or none of them.
+
+The rule-based matcher (:mod:`knowledge.matcher`) knows the entries through their own words;
+patients use many others. This is a linear model over the question's words, word pairs and
+character n-grams (TF-IDF, multinomial logistic regression) with one class per entry and one
+for questions the knowledge base does not cover (``ABSTAIN``), trained by ``make
+train-matching`` (``tests/eval/train_matching.py``, scikit-learn, dev only) on the entries'
+phrasings and the tuning questions, and committed as plain JSON in
+``knowledge/data/reranker.json``. Inference is pure Python. :func:`features` is the one feature
+extractor, used by the trainer too, so training and inference cannot drift apart.
+
+The engine uses it only to break the matcher's near ties (see :class:`Policy` and
+``Engine._decide``): it never answers with an entry the matcher did not already score as a good
+answer, so it cannot add a look-alike answer of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Final
+
+from knowledge.errors import ValidationError
+
+DEFAULT_PATH: Final = Path(__file__).resolve().parent / "data" / "reranker.json"
+ABSTAIN: Final = "-abstain"  # not a valid entry id (ids start with a letter or digit)
+FORMAT: Final = 1
+
+
+def features(tokens: Sequence[str], words: Sequence[str]) -> list[str]:
+    """The model's features: `tokens` are the matcher's content words of the question
+    (spelling-corrected and stemmed, :meth:`knowledge.matcher.Matcher.tokens`), `words` the
+    normalised text's words with stopwords ("how long", "what is" tell questions apart)."""
+    out: list[str] = ["w:" + t for t in tokens]
+    out.extend(f"b:{a} {b}" for a, b in pairwise(words))
+    extend = out.extend
+    for token in tokens:
+        padded = f" {token} "
+        size = len(padded)
+        for n in range(3, min(5, size) + 1):
+            extend([padded[start : start + n] for start in range(size - n + 1)])
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The model's view of one question: the likeliest class and the probability of each."""
+
+    top: str  # an entry id or ABSTAIN
+    probabilities: dict[str, float]
+
+    def p(self, label: str) -> float:
+        return self.probabilities.get(label, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """When the reranker's view counts, chosen by cross-validation (see the trainer).
+
+    - Between entries that the matcher finds good answers, when none is clearly ahead (it would
+      ask back): the reranker picks one if it puts at least `floor` on it and `ratio` times as
+      much as on the next.
+    - A weak answer (a matcher score below `weak`) becomes a question back when the reranker
+      puts at least `doubt` on "not covered": "how long does a tattoo take to heal" shares
+      "how long" with an entry, and nothing else.
+
+    Cross-validation found no gain in letting it overrule a strong answer, or turn a weak
+    match into an answer; the latter would also answer questions the knowledge base does not
+    cover ("what is the best diet for fibromyalgia").
+    """
+
+    floor: float = 0.5
+    ratio: float = 1.5
+    weak: float = 70.0
+    doubt: float = 0.3
+
+
+class Reranker:
+    """A loaded model; pure and thread-safe."""
+
+    def __init__(
+        self,
+        classes: tuple[str, ...],
+        idf: dict[str, float],
+        weights: dict[str, tuple[float, ...]],
+        intercepts: tuple[float, ...],
+        policy: Policy,
+    ) -> None:
+        if ABSTAIN not in classes:
+            raise ValueError(f"the classes must include {ABSTAIN!r}")
+        self.classes = classes
+        self.policy = policy
+        self._intercepts = intercepts
+        # idf folded in: a feature's row is idf * weight per class, with idf squared for the
+        # vector's length (sublinear tf, l2 norm: scikit-learn's TfidfVectorizer).
+        self._rows = {
+            f: (idf[f] * idf[f], tuple(idf[f] * w for w in ws)) for f, ws in weights.items()
+        }
+
+    def with_policy(self, policy: Policy) -> Reranker:
+        """The same model with another policy (for choosing one by cross-validation)."""
+        clone = copy.copy(self)
+        clone.policy = policy
+        return clone
+
+    @property
+    def entry_ids(self) -> frozenset[str]:
+        return frozenset(c for c in self.classes if c != ABSTAIN)
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_PATH) -> Reranker:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValidationError(path.name, None, None, f"cannot read it ({exc})") from exc
+        try:
+            if data["format"] != FORMAT:
+                raise ValueError(f"format {data['format']!r}, expected {FORMAT}")
+            classes = tuple(str(c) for c in data["classes"])
+            vocabulary = data["vocabulary"]
+            idf = dict(zip(vocabulary, data["idf"], strict=True))
+            rows = data["weights"]
+            if len(rows) != len(vocabulary) or any(len(r) != len(classes) for r in rows):
+                raise ValueError("weights do not match the vocabulary and classes")
+            weights = {f: tuple(r) for f, r in zip(vocabulary, rows, strict=True)}
+            policy = Policy(**{k: float(v) for k, v in data["policy"].items()})
+            return cls(classes, idf, weights, tuple(data["intercepts"]), policy)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(path.name, None, None, f"not a valid reranker ({exc})") from exc
+
+    def probabilities(self, tokens: Sequence[str], words: Sequence[str]) -> list[float]:
+        """The probability of each class (in :attr:`classes` order)."""
+        counts = Counter(features(tokens, words))
+        rows = self._rows
+        squares = 0.0
+        picked: list[tuple[float, ...]] = []
+        for feature, count in counts.items():
+            row = rows.get(feature)
+            if row is None:
+                continue
+            idf2, weighted = row
+            if count == 1:
+                squares += idf2
+                picked.append(weighted)
+                continue
+            tf = 1.0 + math.log(count)
+            squares += tf * tf * idf2
+            picked.append(tuple(tf * w for w in weighted))
+        scores = list(self._intercepts)
+        if picked:
+            norm = math.sqrt(squares)
+            columns = zip(*picked, strict=True)
+            scores = [s + sum(column) / norm for s, column in zip(scores, columns, strict=True)]
+        top = max(scores)
+        exps = [math.exp(s - top) for s in scores]
+        total = sum(exps)
+        return [e / total for e in exps]
+
+    def read(self, tokens: Sequence[str], words: Sequence[str]) -> Reading:
+        probs = self.probabilities(tokens, words)
+        best = max(range(len(probs)), key=probs.__getitem__)
+        return Reading(self.classes[best], dict(zip(self.classes, probs, strict=True)))
