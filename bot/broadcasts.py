@@ -29,7 +29,6 @@ from store.outbox import OutboxItem, OutboxResult
 
 log = logging.getLogger(__name__)
 
-SENDING_LEASE = timedelta(minutes=10)  # as for reminders (bot/dispatch.py)
 # Rows are claimed a few at a time, just before they go: a row claimed and not yet sent when
 # the process dies becomes "unknown" and is never sent, so as few as possible wait claimed.
 # The claim is also where due reminders get ahead (checked before each one).
@@ -185,7 +184,8 @@ async def send_broadcasts(
     if not services.broadcasts_recovered and store.backend == "sqlite":
         report.recovered = await services.db(store.recover_outbox, now + timedelta(microseconds=1))
     else:
-        report.recovered = await services.db(store.recover_outbox, now - SENDING_LEASE)
+        lease = timedelta(seconds=services.config.sending.claim_lease_seconds)
+        report.recovered = await services.db(store.recover_outbox, now - lease)
     services.broadcasts_recovered = True
     for broadcast_id in await services.db(store.due_broadcasts, now):
         if await launch(services, broadcast_id, now) is not None:
@@ -278,10 +278,12 @@ async def _worker(
     report: BroadcastReport,
 ) -> None:
     sender = services.require_sender()
+    store = services.require_store()
     while (item := await queue.get()) is not None:
         record = records[item.broadcast_id]
         try:
             async with gate:
+                await services.db(store.mark_outbox_attempted, item.id, services.clock())
                 outcome = await sender.call(
                     item.chat_id,
                     content_maker(record, item.chat_id),

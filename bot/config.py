@@ -85,6 +85,10 @@ class SendingConfig:
     messages_per_second: float = 29.0  # overall; Telegram allows about 30
     per_chat_per_second: float = 1.0  # in any one chat
     bulk_connections: int = 8  # HTTP connections of their own for reminders and broadcasts
+    # PostgreSQL, several processes: a bulk row still "sending" this long after its claim
+    # belongs to a process that died; the next sender recovers it (unknown if its request
+    # was attempted, else sent after all).
+    claim_lease_seconds: int = 600
 
 
 @dataclass(frozen=True)
@@ -354,7 +358,13 @@ def _sending(data: dict[str, Any], where: str) -> SendingConfig:
         raise ConfigError(f"{where}: [sending] rates must be positive messages per second")
     if not 1 <= connections <= 64:
         raise ConfigError(f"{where}: [sending] bulk_connections must be 1-64")
-    return SendingConfig(rate, per_chat, connections)
+    lease = _typed(
+        where, "sending", "claim_lease_seconds",
+        raw.get("claim_lease_seconds", defaults.claim_lease_seconds), int,
+    )  # fmt: skip
+    if not 5 <= lease <= 86_400:
+        raise ConfigError(f"{where}: [sending] claim_lease_seconds must be 5-86400")
+    return SendingConfig(rate, per_chat, connections, lease)
 
 
 _REMINDER_LIMITS = {

@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 
 # A row still "sending" this long after its claim belongs to a process that died mid-send
 # (the sender gives up well within it); it becomes "unknown", never sent again.
-SENDING_LEASE = timedelta(minutes=10)
 CLAIM_BATCH = 200
 # Sends in flight at once: no more than the bulk lane's own HTTP connections ([sending]
 # bulk_connections), since a request waiting in httpcore's pool costs CPU on every other
@@ -60,7 +59,7 @@ async def dispatch(services: Services, now: datetime) -> DispatchReport:
     if not services.reminders_recovered and store.backend == "sqlite":
         before = now + timedelta(microseconds=1)
     else:
-        before = now - SENDING_LEASE
+        before = now - timedelta(seconds=services.config.sending.claim_lease_seconds)
     report.recovered = await services.db(store.recover_sending, before)
     report.recovered += await services.db(store.recover_checkins, before)
     services.reminders_recovered = True

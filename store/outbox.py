@@ -6,7 +6,9 @@
   'draft'|'scheduled'``), so two processes cannot both launch it;
 * a row is claimed ``pending`` -> ``sending`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite
   serialises writers), committed before the send, and its result recorded afterwards;
-* a row found ``sending`` after a crash becomes ``unknown`` and is never sent again;
+* just before its request is made a row is marked attempted; a row found ``sending`` after a
+  crash becomes ``unknown`` (never sent again) if it was attempted, and ``pending`` again if
+  it was only claimed, so a crash costs only the sends actually under way;
 * a send that failed for a reason worth retrying goes back to ``pending`` later, a few times,
   then ``failed``.
 """
@@ -120,7 +122,7 @@ class OutboxQueries(StoreBase):
             rows = conn.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id.in_(chosen), OutboxRow.delivery == "pending")
-                .values(delivery="sending", claimed_at=now)
+                .values(delivery="sending", claimed_at=now, attempted_at=None)
                 .returning(
                     OutboxRow.id, OutboxRow.broadcast_id, OutboxRow.chat_id, OutboxRow.attempts
                 )
@@ -164,14 +166,30 @@ class OutboxQueries(StoreBase):
                 conn.execute(_RECORD_AGAIN, again)
         return len(final) + len(again)
 
+    def mark_outbox_attempted(self, row_id: int, now: datetime) -> None:
+        """The row's request is about to be made: from now on a crash leaves it ``unknown``."""
+        with self._write() as conn:
+            conn.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == row_id, OutboxRow.delivery == "sending")
+                .values(attempted_at=_aware(now))
+            )
+
     def recover_outbox(self, before: datetime) -> int:
-        """Rows claimed before ``before`` and still ``sending`` (their process died mid-send)
-        become ``unknown``: they may have arrived, so they are never sent again."""
+        """Rows claimed before ``before`` and still ``sending`` (their process died): those
+        whose request was attempted become ``unknown`` (they may have arrived, so they are
+        never sent again); those never attempted go back to ``pending``. Returns how many
+        became unknown."""
         stuck = (OutboxRow.delivery == "sending", OutboxRow.claimed_at < _aware(before))
         with self._read() as conn:
             if conn.execute(select(OutboxRow.id).where(*stuck).limit(1)).first() is None:
                 return 0
         with self._write() as conn:
+            conn.execute(
+                update(OutboxRow)
+                .where(*stuck, OutboxRow.attempted_at.is_(None))
+                .values(delivery="pending", claimed_at=None)
+            )
             return int(
                 conn.execute(
                     update(OutboxRow).where(*stuck).values(delivery="unknown", note="interrupted")
@@ -280,5 +298,10 @@ _RECORD_FINAL = (
 _RECORD_AGAIN = (
     update(OutboxRow)
     .where(OutboxRow.id == bindparam("b_id"), OutboxRow.delivery == "sending")
-    .values(delivery="pending", attempts=bindparam("b_tries"), next_attempt_at=bindparam("b_at"))
+    .values(
+        delivery="pending",
+        attempts=bindparam("b_tries"),
+        next_attempt_at=bindparam("b_at"),
+        attempted_at=None,
+    )
 )

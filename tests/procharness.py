@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "4242:RUN-test-token"
 
 
-def write_config(tmp_path: Path, server: FakeBotApi, db_url: str | None = None) -> Path:
+def write_config(
+    tmp_path: Path, server: FakeBotApi, db_url: str | None = None, extra: tuple[str, ...] = ()
+) -> Path:
     url = db_url or f"sqlite:///{tmp_path / 'run.sqlite3'}"
     lines = [
         "[telegram]",
@@ -30,6 +32,7 @@ def write_config(tmp_path: Path, server: FakeBotApi, db_url: str | None = None) 
         f'url = "{url}"',
         "[logging]",
         'level = "WARNING"',
+        *extra,
     ]
     path = tmp_path / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

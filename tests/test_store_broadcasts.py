@@ -152,10 +152,39 @@ def test_rows_sending_at_a_crash_become_unknown_never_pending(store: Store) -> N
     patients(store, 5)
     bid = draft_to(store)
     store.launch_broadcast(bid, NOW)
-    store.claim_outbox(NOW, limit=2)
+    for item in store.claim_outbox(NOW, limit=2):
+        store.mark_outbox_attempted(item.id, NOW)
     assert store.recover_outbox(NOW + timedelta(seconds=1)) == 2
     assert store.outbox_counts(bid) == {"unknown": 2, "pending": 3}
     assert len(store.claim_outbox(NOW)) == 3
+
+
+def test_rows_claimed_but_never_attempted_go_back_to_pending(store: Store) -> None:
+    patients(store, 5)
+    bid = draft_to(store)
+    store.launch_broadcast(bid, NOW)
+    first, second, third = store.claim_outbox(NOW, limit=3)
+    store.mark_outbox_attempted(second.id, NOW)
+    # A crash: only the row whose request was under way may have arrived.
+    assert store.recover_outbox(NOW + timedelta(seconds=1)) == 1
+    assert store.outbox_counts(bid) == {"unknown": 1, "pending": 4}
+    again = store.claim_outbox(NOW + timedelta(seconds=2))
+    assert {item.id for item in again} >= {first.id, third.id}
+    assert second.id not in {item.id for item in again}
+
+
+def test_a_retried_row_is_not_attempted_until_tried_again(store: Store) -> None:
+    patients(store, 1)
+    bid = draft_to(store)
+    store.launch_broadcast(bid, NOW)
+    (item,) = store.claim_outbox(NOW)
+    store.mark_outbox_attempted(item.id, NOW)
+    store.record_outbox([OutboxResult(item.id, "not_sent", retry=True)], NOW)
+    later = NOW + RETRIES[0]
+    (again,) = store.claim_outbox(later)
+    assert again.id == item.id
+    assert store.recover_outbox(later + timedelta(seconds=1)) == 0  # claimed, never tried
+    assert store.outbox_counts(bid) == {"pending": 1}
 
 
 def test_cancel_stops_rows_not_yet_claimed(store: Store) -> None:

@@ -101,6 +101,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         _when("next_attempt_at", False),
         _when("claimed_at"),
+        _when("attempted_at"),
         _when("sent_at"),
         sa.Column("message_id", sa.BigInteger(), nullable=True),
         sa.Column("note", sa.String(length=16), nullable=True),
