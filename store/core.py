@@ -6,16 +6,27 @@ Each domain keeps its queries in its own module (:mod:`store.chats`, :mod:`store
 
 from __future__ import annotations
 
+from .alerts import AlertQueries
 from .chats import ChatQueries
 from .events import EventQueries
 from .followups import FollowupQueries
 from .inbox import InboxQueries
 from .regimens import RegimenQueries
+from .relays import RelayQueries
 from .reminders import ReminderQueries
+from .reports import ReportQueries
 
 
 class Store(
-    ChatQueries, EventQueries, InboxQueries, RegimenQueries, ReminderQueries, FollowupQueries
+    ChatQueries,
+    EventQueries,
+    InboxQueries,
+    RegimenQueries,
+    ReminderQueries,
+    FollowupQueries,
+    AlertQueries,
+    RelayQueries,
+    ReportQueries,
 ):
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 
