@@ -7,6 +7,7 @@ Counts only. The queries read; the arithmetic (adherence, missed runs) is in
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -102,10 +103,27 @@ class ReportQueries(StoreBase):
         return active, paused, not_started, per_step
 
 
+def side_effect_counts(
+    answers: Iterable[tuple[str, str | None]],
+) -> tuple[tuple[SideEffectCount, ...], int]:
+    """(item, severity) answers counted by kind and severity; and how many said "none"."""
+    counts: Counter[tuple[str, str]] = Counter()
+    none = 0
+    for item, severity in answers:
+        if item == "none":
+            none += 1
+        elif severity is not None and item != "pain":
+            counts[(item, severity)] += 1
+    found = tuple(SideEffectCount(i, s, n) for (i, s), n in sorted(counts.items()))
+    return found, none
+
+
 def stats_report(store: Store, now: datetime, today: date) -> StatsReport:
     """The figures of /stats at `now`; `today` is the clinic's date at `now`."""
     active, paused, not_started, per_step = store.regimen_census(now)
     yesterday = today - timedelta(days=1)
+    answers = store.checkin_answers_between(now - timedelta(days=7), now)
+    side_effects, none = side_effect_counts((a.item, a.severity) for a in answers)
     return StatsReport(
         at=now,
         today=today,
@@ -115,6 +133,8 @@ def stats_report(store: Store, now: datetime, today: date) -> StatsReport:
         per_step=per_step,
         adherence_7=store.adherence_between(today - timedelta(days=7), yesterday),
         adherence_30=store.adherence_between(today - timedelta(days=30), yesterday),
+        side_effects=side_effects,
+        no_side_effects=none,
         open_alerts=store.open_alert_counts(),
         unanswered=tuple(
             (row.question, row.count)

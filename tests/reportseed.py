@@ -15,7 +15,7 @@ from sqlalchemy import insert
 
 from reminders import Regimen, load_plans
 from store import Store
-from store.models import EveningRow
+from store.models import CheckinAnswerRow, CheckinRow, EveningRow
 
 BOOK = load_plans()
 DELIVERIES = ("sent", "sent", "sent", "sent", "sent", "sent", "not_sent", "unknown", "blocked")
@@ -94,3 +94,77 @@ def seed_evenings(
 def insert_evenings(store: Store, rows: list[dict[str, Any]]) -> None:
     with store._write() as conn:
         conn.execute(insert(EveningRow), rows)
+
+
+@dataclass(frozen=True, slots=True)
+class SeedAnswer:
+    chat_id: int
+    evening: date
+    item: str
+    severity: str | None
+    score: int | None
+    recorded_at: datetime
+
+
+ITEMS = ("vivid_dreams", "sleep", "nausea", "headache", "mood")
+SEVERITIES = ("mild", "bothering", "severe")
+
+
+def seed_checkins(
+    store: Store, evenings: list[SeedEvening], *, every: int = 7, seed: int = 12
+) -> list[SeedAnswer]:
+    """A side-effect check-in on every `every`-th evening of each patient (answered with one
+    to two items, or "none") and a pain score; inserted as the check-ins would store them."""
+    rng = random.Random(seed)
+    made: list[SeedAnswer] = []
+    checkins: list[dict[str, Any]] = []
+    for index, night in enumerate(evenings):
+        if index % every:
+            continue
+        due = datetime.combine(night.evening, time(21), UTC)
+        checkins.append(
+            {
+                "chat_id": night.chat_id,
+                "local_date": night.evening,
+                "kind": "side_effects",
+                "step": night.step,
+                "dose_mg": night.dose_mg,
+                "delivery": "sent",
+                "due_at": due,
+                "expires_at": due + timedelta(hours=7),
+                "sent_at": due,
+            }
+        )
+        at = due + timedelta(minutes=5)
+        if rng.random() < 0.3:
+            made.append(SeedAnswer(night.chat_id, night.evening, "none", None, None, at))
+        else:
+            for item in rng.sample(ITEMS, rng.randint(1, 2)):
+                severity = rng.choice(SEVERITIES)
+                made.append(SeedAnswer(night.chat_id, night.evening, item, severity, None, at))
+        made.append(SeedAnswer(night.chat_id, night.evening, "pain", None, rng.randint(0, 10), at))
+    with store._write() as conn:
+        ids = {}
+        for start in range(0, len(checkins), 5000):
+            part = checkins[start : start + 5000]
+            for row in conn.execute(
+                insert(CheckinRow).returning(
+                    CheckinRow.id, CheckinRow.chat_id, CheckinRow.local_date
+                ),
+                part,
+            ):
+                ids[(row.chat_id, row.local_date)] = row.id
+        answers = [
+            {
+                "checkin_id": ids[(a.chat_id, a.evening)],
+                "chat_id": a.chat_id,
+                "item": a.item,
+                "severity": a.severity,
+                "score": a.score,
+                "recorded_at": a.recorded_at,
+            }
+            for a in made
+        ]
+        for start in range(0, len(answers), 5000):
+            conn.execute(insert(CheckinAnswerRow), answers[start : start + 5000])
+    return made
