@@ -46,6 +46,7 @@ from bot.handlers.reminders import (
     today,
 )
 from bot.handlers.sources import sources
+from bot.handlers.staff import join, staff_button, staff_command
 from bot.handlers.stats import export, reload_command, stats
 from bot.handlers.start import help_command, privacy, start
 from bot.handlers.topics import topics, topics_button
@@ -55,6 +56,7 @@ from bot.jobs import PURGE_EVERY, PURGE_FIRST, purge_inbox, purge_unanswered
 from bot.relay import relay_text
 from bot.reload import RELOAD_EVERY, install_sighup, reload_tick
 from bot.sender import Pace, Sender
+from bot.staff import install_menus
 from knowledge import Engine, KnowledgeError, load
 from reminders import PlanError, load_plans
 from store import Store, StoreError
@@ -81,6 +83,7 @@ async def _post_init(application: BotApplication) -> None:
     if services.sender is None:
         services.sender = await _make_sender(application, services)
     await application.bot.set_my_commands([BotCommand(n, d) for n, d in texts.COMMANDS])
+    await install_menus(application.bot, services)
 
 
 async def _make_sender(application: BotApplication, services: Services) -> Sender:
@@ -216,6 +219,9 @@ def build_application(
     application.add_handler(CommandHandler("stop", stop))
     application.add_handler(CommandHandler("time", time_command))
     application.add_handler(CommandHandler("timezone", timezone_command))
+    # Clinic staff (bot/staff.py): deny by default; private chats only.
+    application.add_handler(CommandHandler("join", join))
+    application.add_handler(CommandHandler("staff", staff_command))
     # Staff alerts and reports (issue #11): staff only, deny by default (bot/staff.py).
     application.add_handler(CommandHandler("alerts", alerts_command))
     application.add_handler(CommandHandler("stats", stats))
@@ -235,6 +241,7 @@ def build_application(
     application.add_handler(CallbackQueryHandler(reminder_button, pattern=r"^r:"))
     application.add_handler(CallbackQueryHandler(plan_button, pattern=r"^p:"))
     application.add_handler(CallbackQueryHandler(pause_button, pattern=r"^w:"))
+    application.add_handler(CallbackQueryHandler(staff_button, pattern=r"^x:"))
     application.add_handler(CallbackQueryHandler(alert_button, pattern=r"^l:"))
     application.add_handler(CallbackQueryHandler(stale_button))
 

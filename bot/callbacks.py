@@ -8,6 +8,9 @@
     r:<evening-id>:<t|s|k|h>   a reminder's Taken / Snooze / Skip tonight / Stay on my dose
     p:<field>:<value>          a /plan setup choice (plan, start, time, zone, ok, edit, cancel)
     w:<days>                   /pause ("wait") for that many days (0: until /resume)
+    x:<what>[:<value>]         staff management (/staff): invite, remove; staff only
+    e:<what>[:<value>]         enrolment and consent: replace regimen, share yes/no
+    b:<what>[:<value>]         the /broadcast conversation and /broadcasts; staff only
     l:<alert-id>:<a|k|m>       a staff alert's Acknowledge (a; k from the /alerts list) or
                                Message patient (m);  l:<relay-id>:x  cancel that message
 
@@ -19,8 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Action = Literal["a", "q", "t", "f", "s", "r", "p", "w", "l"]
-_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f", "s", "r", "p", "w", "l"})
+Action = Literal["a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b", "l"]
+_ACTIONS: frozenset[str] = frozenset(
+    {"a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b", "l"}
+)
 CHECKIN_HELP = "h"
 CHECKIN_OK = "o"
 MAX_BYTES = 64

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -96,6 +97,16 @@ class RemindersConfig:
 
 
 @dataclass(frozen=True)
+class StaffConfig:
+    """Clinic staff by Telegram user id (admins may also invite and remove staff)."""
+
+    admins: tuple[int, ...] = ()
+    staff: tuple[int, ...] = ()
+    invite_hours: int = 24  # a /join code expires after this long
+    enrolment_days: int = 14  # an enrolment link expires after this long
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -109,6 +120,8 @@ class Config:
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     sending: SendingConfig = field(default_factory=SendingConfig)
+    staff: StaffConfig = field(default_factory=StaffConfig)
+    clinic_timezone: str = "UTC"  # [clinic] timezone: when staff schedule a broadcast
     source: Path | None = None  # the file it came from, for messages
     # A relative SQLite path used to be read from the working folder: the database found there
     # when none exists yet next to the config file (see `check_database_moved`).
@@ -172,11 +185,13 @@ def from_dict(data: dict[str, Any], where: str = "config", base: Path | None = N
         "reminders",
         "logging",
         "sending",
+        "staff",
     }
     if unknown:
         raise ConfigError(f"{where}: unknown section [{sorted(unknown)[0]}]")
 
-    c = _section(data, "clinic", ClinicInfo, where)
+    clinic_timezone = _clinic_timezone(data, where)
+    c = _section(_without(data, "clinic", "timezone"), "clinic", ClinicInfo, where)
     clinic = ClinicInfo(**{k: _optional_text(where, "clinic", c, k) for k in c})
 
     k = _section(data, "knowledge", KnowledgeConfig, where)
@@ -266,6 +281,8 @@ def from_dict(data: dict[str, Any], where: str = "config", base: Path | None = N
         logging=LoggingConfig(level=level),
         sending=_sending(data, where),
         old_database=old_database,
+        staff=_staff(data, where),
+        clinic_timezone=clinic_timezone,
     )
 
 
@@ -361,6 +378,49 @@ def _reminders(data: dict[str, Any], where: str, base: Path | None) -> Reminders
             path = base / path
         values["plans"] = path
     return RemindersConfig(**values)
+
+
+def _without(data: dict[str, Any], section: str, key: str) -> dict[str, Any]:
+    """``data`` with one key left out of one section (read on its own)."""
+    raw = data.get(section)
+    if not isinstance(raw, dict) or key not in raw:
+        return data
+    return {**data, section: {k: v for k, v in raw.items() if k != key}}
+
+
+def _clinic_timezone(data: dict[str, Any], where: str) -> str:
+    raw = data.get("clinic")
+    if not isinstance(raw, dict) or "timezone" not in raw:
+        return "UTC"
+    name = _typed(where, "clinic", "timezone", raw["timezone"], str).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{where}: [clinic] timezone must be an IANA time zone such as Europe/London"
+        ) from None
+    return name
+
+
+def _user_ids(where: str, key: str, value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+    ):
+        raise ConfigError(f"{where}: [staff] {key} must be a list of Telegram user ids (numbers)")
+    return tuple(value)
+
+
+def _staff(data: dict[str, Any], where: str) -> StaffConfig:
+    raw = _section(data, "staff", StaffConfig, where)
+    admins = _user_ids(where, "admins", raw.get("admins", []))
+    staff = _user_ids(where, "staff", raw.get("staff", []))
+    hours = _typed(where, "staff", "invite_hours", raw.get("invite_hours", 24), int)
+    days = _typed(where, "staff", "enrolment_days", raw.get("enrolment_days", 14), int)
+    if not 1 <= hours <= 24 * 30:
+        raise ConfigError(f"{where}: [staff] invite_hours must be between 1 and 720")
+    if not 1 <= days <= 365:
+        raise ConfigError(f"{where}: [staff] enrolment_days must be between 1 and 365")
+    return StaffConfig(admins, staff, hours, days)
 
 
 def load_config(path: Path | str | None) -> Config:

@@ -28,18 +28,23 @@ registry of chat-linked tables), :mod:`store.migrate` (Alembic driven from code)
 
 from __future__ import annotations
 
+from .audit import AuditRecord
 from .chats import ChatKind, ChatRecord, UnansweredCount, UnansweredQuestionRow, UnansweredStatus
 from .core import Store
 from .errors import MigrationError, StoreError, UnknownChatError
 from .events import EventRecord
 from .inbox import ClaimedUpdate, InboxCounts, IncomingUpdate, ProcessLock
 from .migrate import head_revision
+from .patients import ConsentRecord
 from .records import Draft, EveningRecord, FollowupRecord, StoredRegimen, Tap
+from .staff import Redeemed, Redemption, Role, StaffRecord
 
 __all__ = [
+    "AuditRecord",
     "ChatKind",
     "ChatRecord",
     "ClaimedUpdate",
+    "ConsentRecord",
     "Draft",
     "EveningRecord",
     "EventRecord",
@@ -48,6 +53,10 @@ __all__ = [
     "IncomingUpdate",
     "MigrationError",
     "ProcessLock",
+    "Redeemed",
+    "Redemption",
+    "Role",
+    "StaffRecord",
     "Store",
     "StoreError",
     "StoredRegimen",

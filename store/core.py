@@ -7,27 +7,25 @@ Each domain keeps its queries in its own module (:mod:`store.chats`, :mod:`store
 from __future__ import annotations
 
 from .alerts import AlertQueries
+from .audit import AuditQueries
 from .chats import ChatQueries
 from .events import EventQueries
 from .followups import FollowupQueries
 from .inbox import InboxQueries
+from .patients import PatientQueries
 from .regimens import RegimenQueries
 from .relays import RelayQueries
 from .reminders import ReminderQueries
 from .reports import ReportQueries
+from .sharing import SharingQueries
+from .staff import StaffQueries
 
 
 class Store(
-    ChatQueries,
-    EventQueries,
-    InboxQueries,
-    RegimenQueries,
-    ReminderQueries,
-    FollowupQueries,
-    AlertQueries,
-    RelayQueries,
-    ReportQueries,
-):
+    ChatQueries, EventQueries, InboxQueries, RegimenQueries, ReminderQueries, FollowupQueries,
+    StaffQueries, AuditQueries, PatientQueries,
+    AlertQueries, RelayQueries, ReportQueries, SharingQueries,
+):  # fmt: skip
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 
     Create with :meth:`open`; release with :meth:`close` (or use as a context manager).

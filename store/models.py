@@ -333,6 +333,91 @@ class FollowupRow(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
+# -- clinic staff (issue #10) --------------------------------------------------------------
+
+STAFF_ROLES: Final = ("admin", "staff")
+
+
+class StaffMember(Base):
+    """Someone an admin invited (``/join``). Staff listed in the config are not stored: the
+    config is their source, so removing a line there removes them."""
+
+    __tablename__ = "staff_members"
+    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="role"),)
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(8))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    added_by: Mapped[int | None] = mapped_column(BigInteger)  # an admin's user id; NULL: CLI
+
+
+class StaffInvite(Base):
+    """A one-time code that makes its sender staff: only its SHA-256 is kept."""
+
+    __tablename__ = "staff_invites"
+    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(8))
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AuditEntry(Base):
+    """One staff action or refused attempt. Appended, never updated or deleted by the
+    application. ``actor`` and ``subject`` name staff as ``staff:<user id>``, the command line
+    as ``cli``, and patients only by their pseudonym (``p-...``), whose link to the chat is in
+    :class:`Pseudonym`, which /forget deletes."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(200))
+
+
+@chat_linked()
+class Pseudonym(Base):
+    """A chat's (or a person's: a private chat's id is its user's id) name in the audit log.
+    Random, not derived from the id, so that without this row it identifies nobody."""
+
+    __tablename__ = "pseudonyms"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    pseudonym: Mapped[str] = mapped_column(String(16), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+@chat_linked()
+class ConsentRow(Base):
+    """Consent to share adherence and check-ins with the clinic: a history of grants and
+    withdrawals; the latest row is the current answer."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    granted: Mapped[bool] = mapped_column(Boolean(create_constraint=False))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    source: Mapped[str] = mapped_column(String(16))  # "enrolment" or "privacy"
+
+
+@chat_linked()
+class ClinicRef(Base):
+    """The clinic's own reference for a patient enrolled by link (e.g. "MRN 1234")."""
+
+    __tablename__ = "clinic_refs"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ref: Mapped[str] = mapped_column(String(64))
+    linked_at: Mapped[datetime] = mapped_column(UtcDateTime())
 # -- staff alerts, relays and reloads (issue #11) --------------------------------------------
 
 ALERT_STATES: Final = ("open", "acknowledged", "withheld")
