@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from .audit import AuditRecord
 from .chats import ChatKind, ChatRecord, UnansweredCount, UnansweredQuestionRow, UnansweredStatus
+from .checkins import AnswerTap, CheckinAnswerRecord, CheckinRecord
 from .core import Store
 from .errors import MigrationError, StoreError, UnknownChatError
 from .events import EventRecord
@@ -40,9 +41,12 @@ from .records import Draft, EveningRecord, FollowupRecord, StoredRegimen, Tap
 from .staff import Redeemed, Redemption, Role, StaffRecord
 
 __all__ = [
+    "AnswerTap",
     "AuditRecord",
     "ChatKind",
     "ChatRecord",
+    "CheckinAnswerRecord",
+    "CheckinRecord",
     "ClaimedUpdate",
     "ConsentRecord",
     "Draft",

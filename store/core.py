@@ -9,6 +9,7 @@ from __future__ import annotations
 from .alerts import AlertQueries
 from .audit import AuditQueries
 from .chats import ChatQueries
+from .checkins import CheckinQueries
 from .events import EventQueries
 from .followups import FollowupQueries
 from .inbox import InboxQueries
@@ -23,7 +24,7 @@ from .staff import StaffQueries
 
 class Store(
     ChatQueries, EventQueries, InboxQueries, RegimenQueries, ReminderQueries, FollowupQueries,
-    StaffQueries, AuditQueries, PatientQueries,
+    CheckinQueries, StaffQueries, AuditQueries, PatientQueries,
     AlertQueries, RelayQueries, ReportQueries, SharingQueries,
 ):  # fmt: skip
     """The bot's database. Thread-safe: each call uses its own pooled connection.

@@ -45,6 +45,8 @@ EXPECTED_TABLES = {
     "alembic_version",
     "chats",
     "chat_preferences",
+    "checkin_answers",
+    "checkins",
     "events",
     "evenings",
     "inbox",

@@ -1,0 +1,171 @@
+"""Symptom check-ins in the store, on SQLite and PostgreSQL: planned once per evening and
+kind, claimed once (threads too), answers idempotent, forgotten with the chat."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from reminders import Regimen
+from store import Store
+from store.records import EveningRecord
+from tests.test_store import run_in_threads
+from tests.test_store_reminders import BOOK, GRACE, START
+
+# The standard plan from 1 December: 3 mg from the 15th, so the 18th asks about side
+# effects (3 days in); the 7th, 14th, 21st... ask the weekly pain score.
+STEP_UP_PLUS_3 = date(2026, 12, 18)
+AT_NINE = datetime(2026, 12, 18, 21, 0, tzinfo=UTC)  # 21:00 in London in winter
+
+
+def enrol(store: Store, chats: list[int] | range) -> None:
+    regimen = Regimen.from_plan(BOOK.plans["standard"], START, time(21), "Europe/London")
+    for chat_id in chats:
+        store.record_chat(chat_id, "private", START_UTC, started=True)
+        store.save_regimen(chat_id, regimen, START_UTC)
+
+
+START_UTC = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def sent_evenings(store: Store, now: datetime) -> list[EveningRecord]:
+    store.materialise_due(now, GRACE)
+    claimed = store.claim_reminders(now, GRACE)
+    for evening in claimed:
+        store.record_reminder(evening.id, "sent", now, message_id=10)
+    return claimed
+
+
+def plan(store: Store, evenings: list[EveningRecord], now: datetime) -> int:
+    return store.plan_checkins(evenings, now, after_days=3, pain_every_days=7)
+
+
+def test_a_step_up_plus_three_evening_plans_one_side_effects_checkin(store: Store) -> None:
+    enrol(store, [1])
+    evenings = sent_evenings(store, AT_NINE)
+    assert [e.evening for e in evenings] == [STEP_UP_PLUS_3]
+    assert plan(store, evenings, AT_NINE) == 1
+    assert plan(store, evenings, AT_NINE) == 0  # planned twice: still one
+    (checkin,) = store.checkins_for_chat(1)
+    assert (checkin.kind, checkin.local_date, checkin.step, checkin.dose_mg) == (
+        "side_effects",
+        STEP_UP_PLUS_3,
+        1,
+        Decimal("3"),
+    )
+    assert checkin.delivery == "pending"
+    (claimed,) = store.claim_checkins(AT_NINE)
+    assert claimed.id == checkin.id and claimed.delivery == "sending"
+    assert store.claim_checkins(AT_NINE + timedelta(minutes=1)) == []
+    assert store.record_checkin(claimed.id, "sent", AT_NINE, message_id=55)
+    assert not store.record_checkin(claimed.id, "sent", AT_NINE, message_id=56)
+    stored = store.get_checkin(claimed.id)
+    assert stored is not None and (stored.delivery, stored.message_id) == ("sent", 55)
+
+
+def test_the_weekly_pain_score_and_an_ordinary_evening(store: Store) -> None:
+    enrol(store, [1])
+    week_end = datetime(2026, 12, 21, 21, 0, tzinfo=UTC)
+    ordinary = datetime(2026, 12, 20, 21, 0, tzinfo=UTC)
+    assert plan(store, sent_evenings(store, ordinary), ordinary) == 0
+    assert plan(store, sent_evenings(store, week_end), week_end) == 1
+    assert [c.kind for c in store.checkins_for_chat(1)] == ["pain"]
+
+
+def test_check_ins_off_plans_none_and_on_again_plans(store: Store) -> None:
+    enrol(store, [1, 2])
+    store.set_preference(1, "checkins", "off", START_UTC)
+    assert not store.checkins_enabled(1) and store.checkins_enabled(2)
+    evenings = sent_evenings(store, AT_NINE)
+    assert plan(store, evenings, AT_NINE) == 1
+    assert [c.chat_id for c in store.checkins_for_chat(2)] == [2]
+    assert store.checkins_for_chat(1) == []
+
+
+def test_threads_claim_each_checkin_exactly_once(store: Store) -> None:
+    enrol(store, range(1, 61))
+    evenings = sent_evenings(store, AT_NINE)
+    assert plan(store, evenings, AT_NINE) == 60
+
+    def work(_: int) -> list[int]:
+        mine: list[int] = []
+        for _round in range(8):
+            mine += [c.chat_id for c in store.claim_checkins(AT_NINE, limit=5)]
+        return mine
+
+    claimed = [chat for chats in run_in_threads(4, work) for chat in chats]
+    assert sorted(claimed) == list(range(1, 61))
+
+
+def test_a_crash_mid_send_is_unknown_and_never_sent_again(store: Store) -> None:
+    enrol(store, [1, 2])
+    evenings = sent_evenings(store, AT_NINE)
+    plan(store, evenings, AT_NINE)
+    (first,) = store.claim_checkins(AT_NINE, limit=1)
+    assert store.recover_checkins(AT_NINE + timedelta(seconds=1)) == 1
+    assert store.claim_checkins(AT_NINE + timedelta(minutes=1), limit=1) != [first]
+    recovered = store.get_checkin(first.id)
+    assert recovered is not None and recovered.delivery == "unknown"
+    assert store.recover_checkins(AT_NINE + timedelta(hours=1)) == 1  # the second, claimed
+    assert store.claim_checkins(AT_NINE + timedelta(hours=1)) == []  # neither comes again
+
+
+def test_late_pending_checkins_are_not_sent(store: Store) -> None:
+    enrol(store, [1])
+    plan(store, sent_evenings(store, AT_NINE), AT_NINE)
+    assert store.claim_checkins(datetime(2026, 12, 19, 4, 0, tzinfo=UTC)) == []
+    (checkin,) = store.checkins_for_chat(1)
+    assert checkin.delivery == "not_sent"
+
+
+def test_answers_are_idempotent_checked_and_listed(store: Store) -> None:
+    enrol(store, [1, 2])
+    plan(store, sent_evenings(store, AT_NINE), AT_NINE)
+    (checkin,) = store.checkins_for_chat(1)
+    first = store.record_checkin_answer(1, checkin.id, "nausea", AT_NINE, severity="mild")
+    assert first is not None and first.recorded
+    again = store.record_checkin_answer(1, checkin.id, "nausea", AT_NINE, severity="severe")
+    assert again is not None and not again.recorded and again.answer.severity == "mild"
+    later = AT_NINE + timedelta(minutes=2)
+    severe = store.record_checkin_answer(1, checkin.id, "headache", later, severity="severe")
+    assert severe is not None and severe.recorded
+    # Forged or mismatched taps record nothing.
+    assert store.record_checkin_answer(2, checkin.id, "sleep", AT_NINE, severity="mild") is None
+    assert store.record_checkin_answer(1, checkin.id, "pain", AT_NINE, score=4) is None
+    assert store.record_checkin_answer(1, checkin.id, "sleep", AT_NINE) is None
+    assert store.record_checkin_answer(1, checkin.id, "bogus", AT_NINE) is None
+    assert store.record_checkin_answer(1, 999_999, "none", AT_NINE) is None
+    answers = store.answers_for_checkin(checkin.id)
+    assert [(a.item, a.severity) for a in answers] == [("nausea", "mild"), ("headache", "severe")]
+    between = store.checkin_answers_between(AT_NINE, AT_NINE + timedelta(minutes=1))
+    assert [(a.chat_id, a.item, a.local_date, a.kind) for a in between] == [
+        (1, "nausea", STEP_UP_PLUS_3, "side_effects")
+    ]
+    assert len(store.checkin_answers_for_chat(1)) == 2
+    assert store.checkin_answers_for_chat(1, since=STEP_UP_PLUS_3 + timedelta(days=1)) == []
+
+
+def test_pain_scores_are_bounded(store: Store) -> None:
+    enrol(store, [1])
+    week_end = datetime(2026, 12, 21, 21, 0, tzinfo=UTC)
+    plan(store, sent_evenings(store, week_end), week_end)
+    (checkin,) = store.checkins_for_chat(1)
+    assert store.record_checkin_answer(1, checkin.id, "pain", week_end, score=11) is None
+    assert store.record_checkin_answer(1, checkin.id, "none", week_end) is None
+    tap = store.record_checkin_answer(1, checkin.id, "pain", week_end, score=6)
+    assert tap is not None and tap.recorded and tap.answer.score == 6
+
+
+def test_forget_removes_every_checkin_row_and_nothing_else(store: Store) -> None:
+    enrol(store, [1, 2])
+    plan(store, sent_evenings(store, AT_NINE), AT_NINE)
+    for chat_id in (1, 2):
+        (checkin,) = store.checkins_for_chat(chat_id)
+        store.record_checkin_answer(chat_id, checkin.id, "mood", AT_NINE, severity="severe")
+        store.record_event(chat_id, "severe-side-effect", AT_NINE, ref=f"{checkin.id}:mood")
+    before = store.rows_about_chat(2)
+    store.forget_chat(1)
+    assert store.rows_about_chat(1) == 0
+    assert store.checkins_for_chat(1) == [] and store.checkin_answers_for_chat(1) == []
+    assert store.rows_about_chat(2) == before
+    assert len(store.checkin_answers_for_chat(2)) == 1
