@@ -24,11 +24,11 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot import logredact, texts
+from bot.alerts import alert_tick
 from bot.config import Config, ConfigError, check_database_moved
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.dispatch import reminder_tick
 from bot.errors import error_handler
-from bot.alerts import alert_tick
 from bot.handlers.alerts import alert_button, alerts_command
 from bot.handlers.ask import answer_button, edited_question, question
 from bot.handlers.checkin import checkin_button
@@ -47,8 +47,8 @@ from bot.handlers.reminders import (
 )
 from bot.handlers.sources import sources
 from bot.handlers.staff import join, staff_button, staff_command
-from bot.handlers.stats import export, reload_command, stats
 from bot.handlers.start import help_command, privacy, start
+from bot.handlers.stats import export, reload_command, stats
 from bot.handlers.topics import topics, topics_button
 from bot.handlers.unknown import LONE_SLASH, unknown_command
 from bot.inbox import InboxRunner

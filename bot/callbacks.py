@@ -23,9 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Action = Literal["a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b", "l"]
-_ACTIONS: frozenset[str] = frozenset(
-    {"a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b", "l"}
-)
+_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b", "l"})
 CHECKIN_HELP = "h"
 CHECKIN_OK = "o"
 MAX_BYTES = 64

@@ -395,6 +395,7 @@ class CheckinAnswerRow(Base):
     score: Mapped[int | None] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
+
 # -- clinic staff (issue #10) --------------------------------------------------------------
 
 STAFF_ROLES: Final = ("admin", "staff")
@@ -480,6 +481,8 @@ class ClinicRef(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     ref: Mapped[str] = mapped_column(String(64))
     linked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 # -- staff alerts, relays and reloads (issue #11) --------------------------------------------
 
 ALERT_STATES: Final = ("open", "acknowledged", "withheld")

@@ -66,6 +66,16 @@ def checkin_message(engine: Engine) -> str:
     raise AssertionError("no training crisis gets a check-in")
 
 
+def stop_jobs(bot: RunningBot) -> None:
+    """The tests run the jobs themselves, with a fixed clock; the scheduler's copies would race
+    with them."""
+    queue = bot.app.job_queue
+    assert queue is not None
+    for name in ("alerts", "reload", "reminders"):
+        for job in queue.get_jobs_by_name(name):
+            job.schedule_removal()
+
+
 def services_of(bot: RunningBot) -> Services:
     services = bot.app.bot_data.services
     assert services is not None
@@ -78,6 +88,7 @@ async def bot(tmp_path: Path, engine: Engine) -> AsyncIterator[RunningBot]:
         config = staff_config(server, sqlite_url(tmp_path / "bot.sqlite3"))
         async with running_bot(server, config, engine=engine) as running:
             services_of(running).clock = lambda: NOW
+            stop_jobs(running)
             store = running.store
             store.link_clinic_ref(PATIENT, REF, NOW - timedelta(days=2))
             store.record_consent(PATIENT, True, NOW - timedelta(days=2), "enrolment")
@@ -94,9 +105,19 @@ def alerts_to(bot: RunningBot, staff_id: int, since: int) -> list[dict[str, Any]
         c.params
         for c in bot.server.calls[since:]
         if c.method == "sendMessage"
+        and c.ok
         and c.params.get("chat_id") == staff_id
         and "Alert #" in c.params.get("text", "")
     ]
+
+
+async def settle(bot: RunningBot, chat_id: int) -> None:
+    """Wait until the chat's earlier updates are fully handled (bookkeeping after the reply
+    included): a chat's updates are handled in order, so once the answer to a later message
+    is out, they are."""
+    mark = bot.server.mark()
+    bot.server.push_update(factories.command("/help", user_id=chat_id))
+    await bot.server.wait_for("sendMessage", to(chat_id), since=mark)
 
 
 async def run_alerts(bot: RunningBot, now: datetime = NOW) -> int:
@@ -114,6 +135,7 @@ async def test_a_safety_answer_alerts_staff_only_with_consent(
         bot.server.push_update(factories.private_message(message, user_id=chat_id))
         answer = await bot.server.wait_for("sendMessage", to(chat_id), since=mark)
         assert "Please read this now" in answer.params["text"]
+        await settle(bot, chat_id)
     mark = await run_alerts(bot)
     for staff_id in (ADMIN, NURSE):  # alert_to is empty: every staff member
         (alert,) = alerts_to(bot, staff_id, mark)
@@ -138,6 +160,7 @@ async def test_help_now_hold_missed_and_severe_side_effects_alert(
     checkin = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
     help_now = button(checkin.params, texts.CHECKIN_HELP_BUTTON)
     await press(bot, PATIENT, help_now, checkin.result)
+    await settle(bot, PATIENT)
     # "Stay on my current dose" on tonight's step-up reminder.
     start = NOW.date() - timedelta(days=14)  # the standard plan steps up on day 15
     regimen = Regimen.from_plan(BOOK.plans["standard"], start, time(21), "Europe/London")
@@ -148,6 +171,7 @@ async def test_help_now_hold_missed_and_severe_side_effects_alert(
     await dispatch(services_of(bot), nine)
     reminder = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
     await press(bot, PATIENT, button(reminder.params, "Stay on my current dose"), reminder.result)
+    await settle(bot, PATIENT)
     # Three sent reminders left unanswered (an outage between them does not count).
     rows = [
         evening_row(PRIVATE, date(2026, 12, 1), "sent"),
@@ -220,7 +244,9 @@ async def test_an_undelivered_alert_stays_open_and_is_retried(bot: RunningBot) -
     bot.server.fail_next("sendMessage", 403, when=lambda p: p.get("chat_id") == NURSE)
     # Every attempt the sender makes fails (RetryPolicy.max_attempts), then the next works.
     attempts = services_of(bot).require_sender().policy.max_attempts
-    bot.server.fail_next("sendMessage", 500, when=lambda p: p.get("chat_id") == ADMIN, times=attempts)
+    bot.server.fail_next(
+        "sendMessage", 500, when=lambda p: p.get("chat_id") == ADMIN, times=attempts
+    )
     mark = await run_alerts(bot)
     assert alerts_to(bot, ADMIN, mark) == [] and alerts_to(bot, NURSE, mark) == []
     (alert,) = bot.store.open_alerts()
@@ -284,6 +310,7 @@ async def test_a_safety_phrase_in_a_relayed_reply_still_gets_the_safety_answer(
     )
     calls = await bot.server.wait_for_all("sendMessage", to(PATIENT), count=2, since=mark)
     assert "Please read this now" in calls[0].params["text"]
+    await settle(bot, PATIENT)
     assert [e.kind for e in bot.store.events_for_chat(PATIENT, ["safety-answer"])]
 
 

@@ -37,6 +37,16 @@ WITHDRAWN_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def stop_jobs(bot: RunningBot) -> None:
+    """The tests run the jobs themselves, with a fixed clock; the scheduler's copies would race
+    with them."""
+    queue = bot.app.job_queue
+    assert queue is not None
+    for name in ("alerts", "reload", "reminders"):
+        for job in queue.get_jobs_by_name(name):
+            job.schedule_removal()
+
+
 def services_of(bot: RunningBot) -> Services:
     services = bot.app.bot_data.services
     assert services is not None
@@ -44,7 +54,9 @@ def services_of(bot: RunningBot) -> Services:
 
 
 @pytest.fixture
-async def seeded(tmp_path: Path) -> AsyncIterator[tuple[RunningBot, list[SeedEvening], list[SeedAnswer]]]:
+async def seeded(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[RunningBot, list[SeedEvening], list[SeedAnswer]]]:
     kb = tmp_path / "kb"
     shutil.copytree(ROOT / "knowledge" / "data", kb)
     plans = tmp_path / "plans.yaml"
@@ -58,6 +70,7 @@ async def seeded(tmp_path: Path) -> AsyncIterator[tuple[RunningBot, list[SeedEve
         )
         async with running_bot(server, config, engine=Engine(load(kb))) as running:
             services_of(running).clock = lambda: NOW
+            stop_jobs(running)
             store = running.store
             days = (TODAY - FIRST).days + 1
             evenings = seed_evenings(store, range(100, 120), FIRST, days, now=NOW)
@@ -90,7 +103,11 @@ async def test_stats_shows_the_figures_of_the_seed(
     week = [a for a in answers if NOW - timedelta(days=7) <= a.recorded_at <= NOW]
     by_kind = Counter((a.item, a.severity) for a in week if a.severity is not None)
     for (item, severity), count in by_kind.items():
-        line = next(line for line in text.splitlines() if line.strip().startswith(item.replace("_", " ") + ":"))
+        line = next(
+            line
+            for line in text.splitlines()
+            if line.strip().startswith(item.replace("_", " ") + ":")
+        )
         assert f"{count} {severity}" in line
     none = sum(a.item == "none" for a in week)
     assert (f"none reported: {none}" in text) == (none > 0)
@@ -106,7 +123,9 @@ async def test_export_sends_the_spec_columns_for_consenting_evenings(
     from tests.fakebotapi import factories
 
     bot.server.push_update(factories.command(f"/export {since.isoformat()}", user_id=ADMIN))
-    sent = await bot.server.wait_for("sendDocument", lambda c: c.params.get("chat_id") == ADMIN, since=mark)
+    sent = await bot.server.wait_for(
+        "sendDocument", lambda c: c.params.get("chat_id") == ADMIN, since=mark
+    )
     document = sent.params["document"]
     assert document.filename.endswith(".csv")
     rows = list(csv.reader(io.StringIO(document.body.decode("utf-8"))))
@@ -151,7 +170,9 @@ async def test_reload_good_then_broken_files(
     regimen_before = bot.store.get_regimen(100)
     # A good edit: the standard plan's first dose changes; patients keep theirs.
     plans = config.reminders.plans
-    plans.write_text(plans.read_text(encoding="utf-8").replace("dose_mg: 1.5", "dose_mg: 1"), "utf-8")
+    plans.write_text(
+        plans.read_text(encoding="utf-8").replace("dose_mg: 1.5", "dose_mg: 1"), "utf-8"
+    )
     reply = await say(bot, ADMIN, "/reload")
     assert reply["text"].startswith("✅ Reloaded:")
     assert services.engine is not before

@@ -54,6 +54,18 @@ EXPECTED_TABLES = {
     "regimens",
     "reminder_followups",
     "unanswered_questions",
+    # staff (issue #10)
+    "audit_log",
+    "clinic_refs",
+    "consents",
+    "pseudonyms",
+    "staff_invites",
+    "staff_members",
+    # alerts (issue #11)
+    "alerts",
+    "alert_deliveries",
+    "relays",
+    "reload_requests",
 }
 
 T = TypeVar("T")
