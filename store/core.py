@@ -23,10 +23,21 @@ from .staff import StaffQueries
 
 
 class Store(
-    ChatQueries, EventQueries, InboxQueries, RegimenQueries, ReminderQueries, FollowupQueries,
-    CheckinQueries, StaffQueries, AuditQueries, PatientQueries,
-    AlertQueries, RelayQueries, ReportQueries, SharingQueries,
-):  # fmt: skip
+    ChatQueries,
+    EventQueries,
+    InboxQueries,
+    RegimenQueries,
+    ReminderQueries,
+    FollowupQueries,
+    CheckinQueries,
+    StaffQueries,
+    AuditQueries,
+    PatientQueries,
+    AlertQueries,
+    RelayQueries,
+    ReportQueries,
+    SharingQueries,
+):
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 
     Create with :meth:`open`; release with :meth:`close` (or use as a context manager).

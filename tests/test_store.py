@@ -43,7 +43,13 @@ from store.models import CHAT_LINKED_TABLES, Base
 NOW = datetime(2025, 3, 14, 21, 30, tzinfo=UTC)
 EXPECTED_TABLES = {
     "alembic_version",
+    "audit_log",
     "chats",
+    "clinic_refs",
+    "consents",
+    "pseudonyms",
+    "staff_invites",
+    "staff_members",
     "chat_preferences",
     "checkin_answers",
     "checkins",
@@ -54,13 +60,6 @@ EXPECTED_TABLES = {
     "regimens",
     "reminder_followups",
     "unanswered_questions",
-    # staff (issue #10)
-    "audit_log",
-    "clinic_refs",
-    "consents",
-    "pseudonyms",
-    "staff_invites",
-    "staff_members",
     # alerts (issue #11)
     "alerts",
     "alert_deliveries",
