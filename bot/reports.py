@@ -69,8 +69,8 @@ def stats_text(report: StatsReport) -> str:
         lines.append("  none")
     total = sum(report.open_alerts.values())
     lines += ["", f"Open alerts: {total}"]
-    for kind, count in sorted(report.open_alerts.items()):
-        lines.append(f"  {kind}: {count}")
+    for kind, open_count in sorted(report.open_alerts.items()):
+        lines.append(f"  {kind}: {open_count}")
     lines += ["", "Top unanswered questions (90 days):"]
     if report.unanswered:
         lines += [f"  {count:>4}  {question}" for question, count in report.unanswered]

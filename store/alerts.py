@@ -75,7 +75,7 @@ _ALERT_COLUMNS = (
 
 
 def _alert(row: Any) -> AlertRecord:
-    return AlertRecord(*row[: len(_ALERT_COLUMNS)])
+    return AlertRecord(*tuple(row)[: len(_ALERT_COLUMNS)])
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -222,7 +222,7 @@ class AlertQueries(StoreBase):
             rows = conn.execute(
                 select(
                     *_ALERT_COLUMNS,
-                    AlertDeliveryRow.id,
+                    AlertDeliveryRow.id.label("delivery_id"),
                     AlertDeliveryRow.staff_id,
                     AlertDeliveryRow.attempts,
                 )
@@ -230,8 +230,7 @@ class AlertQueries(StoreBase):
                 .where(AlertDeliveryRow.id.in_(ids))
                 .order_by(AlertDeliveryRow.id)
             ).all()
-        width = len(_ALERT_COLUMNS)
-        return [AlertDelivery(r[width], r[width + 1], r[width + 2], _alert(r)) for r in rows]
+        return [AlertDelivery(r.delivery_id, r.staff_id, r.attempts, _alert(r)) for r in rows]
 
     def record_alert_delivery(
         self, delivery_id: int, outcome: str, now: datetime, *, message_id: int | None = None

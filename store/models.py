@@ -482,6 +482,7 @@ class ClinicRef(Base):
     ref: Mapped[str] = mapped_column(String(64))
     linked_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
+
 # -- staff alerts, relays and reloads (issue #11) --------------------------------------------
 
 ALERT_STATES: Final = ("open", "acknowledged", "withheld")

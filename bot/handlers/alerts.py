@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot import alerts, callbacks
 from bot.context import BotContext, Services
@@ -126,13 +127,24 @@ async def _update_other_copies(
             continue
         await sender.call(
             staff_id,
-            lambda bot, chat=staff_id, mid=message_id: bot.edit_message_text(
-                html, chat_id=chat, message_id=mid, parse_mode="HTML", reply_markup=markup
-            ),
+            _editor(staff_id, message_id, html, markup),
             lane=Lane.INTERACTIVE,
             what="editMessageText",
             counted=False,
         )
+
+
+def _editor(
+    chat_id: int, message_id: int, html: str, markup: InlineKeyboardMarkup
+) -> Callable[[Bot], Awaitable[Message | bool]]:
+    """The edit of one staff member's copy of an alert, as the sender calls it."""
+
+    def edit(bot: Bot) -> Awaitable[Message | bool]:
+        return bot.edit_message_text(
+            html, chat_id=chat_id, message_id=message_id, parse_mode="HTML", reply_markup=markup
+        )
+
+    return edit
 
 
 async def _start_relay(update: Update, context: BotContext, alert_id: int) -> None:
