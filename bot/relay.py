@@ -18,7 +18,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.ext import ApplicationHandlerStop
 
 from bot import alerts, render
-from bot.context import BotContext
+from bot.context import BotContext, Services
 from bot.handlers.checkin import send_checkin
 from bot.handlers.common import send_html
 from bot.sender import Delivery
@@ -30,6 +30,11 @@ from store.audit import staff_name
 log = logging.getLogger(__name__)
 
 REPLY_WINDOW = timedelta(days=7)
+
+
+def clinic_name(services: Services) -> str:
+    """The signature of relayed messages: ``[clinic] name``."""
+    return services.config.clinic.name or "your clinic"
 
 
 async def relay_text(update: Update, context: BotContext) -> None:
@@ -82,7 +87,7 @@ async def _send_to_patient(
         return
     if not await services.db(store.claim_relay, relay_id, now):
         return  # a replayed update: already sent
-    clinic = services.config.clinic.placeholders()["clinic"]
+    clinic = clinic_name(services)
     text = (
         f"✉️ <b>A message from {escape(clinic)}</b>\n\n{escape(message.text)}\n\n"
         f"— {escape(clinic)}\n\n<i>Reply to this message to answer them.</i>"

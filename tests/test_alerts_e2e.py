@@ -272,7 +272,8 @@ async def test_a_relayed_message_both_ways(bot: RunningBot, engine: Engine) -> N
     bot.server.push_update(factories.private_message(words, user_id=NURSE))
     relayed = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
     confirm = await bot.server.wait_for("sendMessage", to(NURSE), since=mark)
-    assert words in relayed.params["text"] and "the pain clinic" in relayed.params["text"]
+    assert words in relayed.params["text"] and "— the pain clinic\n" in relayed.params["text"]
+    assert "+1 555" not in relayed.params["text"]  # signed with the name alone
     assert relayed.params["reply_markup"]["force_reply"] is True
     assert REF in confirm.params["text"]
     # The patient replies to it: the reply goes to that staff member only.

@@ -11,6 +11,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from bot import alerts, callbacks
 from bot.context import BotContext, Services
 from bot.handlers.common import edit_html, send_html
+from bot.relay import clinic_name
 from bot.sender import Lane
 from bot.staff import staff_only
 from bot.texts import STALE_BUTTON, escape
@@ -169,7 +170,7 @@ async def _start_relay(update: Update, context: BotContext, alert_id: int) -> No
     )
     ref = await services.db(alerts.reference, services, alert.chat_id)
     await query.answer()
-    signed = services.config.clinic.placeholders()["clinic"]
+    signed = clinic_name(services)
     cancel = InlineKeyboardMarkup(
         [[InlineKeyboardButton("Cancel", callback_data=callbacks.alert(relay_id, "x"))]]
     )
