@@ -30,6 +30,9 @@ from store.audit import staff_name
 log = logging.getLogger(__name__)
 
 REPLY_WINDOW = timedelta(days=7)
+# A relayed message is one Telegram message (the patient replies to it), with the clinic's
+# heading and signature around the text: the text must leave room for them.
+MAX_RELAYED = 3500
 
 
 def clinic_name(services: Services) -> str:
@@ -83,6 +86,16 @@ async def _send_to_patient(
             update,
             context,
             ["This patient no longer shares with the clinic, so the message was not sent."],
+        )
+        return
+    if len(message.text) > MAX_RELAYED:
+        await send_html(
+            update,
+            context,
+            [
+                f"That message is {len(message.text)} characters long; please keep it under "
+                f"{MAX_RELAYED} and send it again (nothing was sent)."
+            ],
         )
         return
     if not await services.db(store.claim_relay, relay_id, now):
@@ -142,9 +155,11 @@ async def _patient_reply(update: Update, context: BotContext, relay_id: int, sta
     now = services.clock()
     text = message.text
     ref = await services.db(alerts.reference, services, chat.id)
-    result = await services.require_sender().send_message(
-        staff_id, f"✉️ <b>Reply from {escape(ref)}</b>\n\n{escape(text)}"
-    )
+    sender = services.require_sender()
+    for part in render.pack([f"✉️ <b>Reply from {escape(ref)}</b>", escape(text)]):
+        result = await sender.send_message(staff_id, part)
+        if result.delivery is not Delivery.SENT:
+            break
     subject = await services.db(store.pseudonym, chat.id, now)
     if result.delivery is Delivery.SENT:
         await services.db(store.count_relay_reply, relay_id)

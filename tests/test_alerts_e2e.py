@@ -301,7 +301,9 @@ async def test_a_safety_phrase_in_a_relayed_reply_still_gets_the_safety_answer(
     bot.store.record_event(PATIENT, "hold", NOW, ref="x")
     mark = await run_alerts(bot)
     (alert,) = alerts_to(bot, NURSE, mark)
+    mark = bot.server.mark()
     await press(bot, NURSE, button(alert, "Message patient"), bot.server.last_message(NURSE))
+    await bot.server.wait_for("sendMessage", to(NURSE), since=mark)  # the prompt
     mark = bot.server.mark()
     bot.server.push_update(factories.private_message("How are you?", user_id=NURSE))
     relayed = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
@@ -338,3 +340,21 @@ async def test_a_patient_pressing_an_alert_button_gets_the_stale_answer(bot: Run
         answer = await press(bot, PATIENT, data, bot.server.last_message(NURSE))
         assert answer.get("text") == texts.STALE_BUTTON
     assert [a.state for a in bot.store.open_alerts()] == ["open"]
+
+
+async def test_a_message_too_long_to_relay_is_refused_and_can_be_sent_again(
+    bot: RunningBot,
+) -> None:
+    bot.store.record_event(PATIENT, "hold", NOW, ref="x")
+    mark = await run_alerts(bot)
+    (alert,) = alerts_to(bot, NURSE, mark)
+    mark = bot.server.mark()
+    await press(bot, NURSE, button(alert, "Message patient"), bot.server.last_message(NURSE))
+    await bot.server.wait_for("sendMessage", to(NURSE), since=mark)  # the prompt
+    too_long = await say(bot, NURSE, "word " * 800)
+    assert "keep it under" in too_long["text"]
+    assert bot.server.last_message(PATIENT) is None  # nothing reached the patient
+    mark = bot.server.mark()
+    bot.server.push_update(factories.private_message("Shorter now.", user_id=NURSE))
+    relayed = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
+    assert "Shorter now." in relayed.params["text"]
