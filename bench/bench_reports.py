@@ -31,7 +31,7 @@ from bot.reports import stats_text  # noqa: E402
 from store import Store  # noqa: E402
 from store.exports import write_export  # noqa: E402
 from store.reports import stats_report  # noqa: E402
-from tests.reportseed import seed_checkins, seed_evenings  # noqa: E402
+from tests.reportseed import insert_evenings, seed_checkins, seed_evenings  # noqa: E402
 
 NOW = datetime(2026, 12, 10, 12, 0, tzinfo=UTC)
 BATCH = 250
@@ -62,6 +62,38 @@ def timed(label: str, repeat: int, run: object) -> float:
     median = statistics.median(seconds)
     print(f"{label}: median {median:.2f} s (min {min(seconds):.2f}, max {max(seconds):.2f})")
     return median
+
+
+def close_night(store: Store, patients: int) -> None:
+    """The reminders' nightly close with the missed-run check: every patient's next evening
+    sent and unanswered, closed as missed at once (the day boundary's one big tick)."""
+    evening = NOW.date() + timedelta(days=1)
+    due = datetime.combine(evening, datetime.min.time(), UTC) + timedelta(hours=21)
+    rows = [
+        {
+            "chat_id": chat_id,
+            "evening": evening,
+            "dose_mg": "4.5",
+            "previous_mg": None,
+            "step": 2,
+            "step_up": False,
+            "label": "Maintenance",
+            "due_at": due,
+            "ends_at": due + timedelta(hours=7),
+            "delivery": "sent",
+            "outcome": "none",
+        }
+        for chat_id in range(1, patients + 1)
+    ]
+    insert_evenings(store, rows)
+    began = time.perf_counter()
+    closed = store.close_missed(due + timedelta(hours=8))
+    seconds = time.perf_counter() - began
+    events = sum(1 for _ in store.events_without_alert(["missed-3"], NOW, limit=patients))
+    print(
+        f"close_missed with the missed-run check: {closed} evenings in {seconds:.2f} s, "
+        f"{events} missed-3 events"
+    )
 
 
 def measure(url: str, args: argparse.Namespace, out_dir: Path) -> None:
@@ -95,6 +127,7 @@ def measure(url: str, args: argparse.Namespace, out_dir: Path) -> None:
                 write_export(store, month, today, file, now=NOW)
 
         timed("export, last 30 days (/export default)", args.repeat, export_month)
+        close_night(store, args.patients)
     finally:
         store.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

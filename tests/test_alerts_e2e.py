@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from bot import texts
 from bot.alerts import ALERT_KINDS, process_alerts
@@ -150,47 +151,53 @@ async def test_a_safety_answer_alerts_staff_only_with_consent(
     assert alerts_to(bot, ADMIN, again) == []
 
 
-async def test_help_now_hold_missed_and_severe_side_effects_alert(
-    bot: RunningBot, engine: Engine
+@pytest.mark.parametrize("shares", [True, False], ids=["consent", "no-consent"])
+async def test_help_now_hold_severe_side_effect_and_missed_run(
+    bot: RunningBot, engine: Engine, shares: bool
 ) -> None:
     store = bot.store
+    chat = PATIENT if shares else PRIVATE
     # "I need help now" on a tier-2 check-in.
     mark = bot.server.mark()
-    bot.server.push_update(factories.private_message(checkin_message(engine), user_id=PATIENT))
-    checkin = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
+    bot.server.push_update(factories.private_message(checkin_message(engine), user_id=chat))
+    checkin = await bot.server.wait_for("sendMessage", to(chat), since=mark)
     help_now = button(checkin.params, texts.CHECKIN_HELP_BUTTON)
-    await press(bot, PATIENT, help_now, checkin.result)
-    await settle(bot, PATIENT)
+    await press(bot, chat, help_now, checkin.result)
+    await settle(bot, chat)
     # "Stay on my current dose" on tonight's step-up reminder.
     start = NOW.date() - timedelta(days=14)  # the standard plan steps up on day 15
     regimen = Regimen.from_plan(BOOK.plans["standard"], start, time(21), "Europe/London")
-    store.save_regimen(PATIENT, regimen, NOW - timedelta(days=14))
+    store.save_regimen(chat, regimen, NOW - timedelta(days=14))
     nine = datetime.combine(NOW.date(), time(21), UTC)
     services_of(bot).clock = lambda: nine
     mark = bot.server.mark()
     await dispatch(services_of(bot), nine)
-    reminder = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
-    await press(bot, PATIENT, button(reminder.params, "Stay on my current dose"), reminder.result)
-    await settle(bot, PATIENT)
-    # Three sent reminders left unanswered (an outage between them does not count).
+    reminder = await bot.server.wait_for("sendMessage", to(chat), since=mark)
+    await press(bot, chat, button(reminder.params, "Stay on my current dose"), reminder.result)
+    await settle(bot, chat)
+    # Three sent reminders left unanswered; the evening between them was not sent (an outage)
+    # and does not count. They replace the evenings the regimen recorded as not sent (late).
     rows = [
-        evening_row(PRIVATE, date(2026, 12, 1), "sent"),
-        evening_row(PRIVATE, date(2026, 12, 2), "not_sent"),
-        evening_row(PRIVATE, date(2026, 12, 3), "sent"),
-        evening_row(PRIVATE, date(2026, 12, 4), "sent"),
+        evening_row(chat, date(2026, 12, 1), "sent"),
+        evening_row(chat, date(2026, 12, 2), "not_sent"),
+        evening_row(chat, date(2026, 12, 3), "sent"),
+        evening_row(chat, date(2026, 12, 4), "sent"),
     ]
+    with store._write() as conn:
+        conn.execute(text("DELETE FROM evenings WHERE evening < '2026-12-05'"))
     insert_evenings(store, rows)
-    store.record_consent(PRIVATE, True, NOW - timedelta(days=30), "enrolment")
     # A severe side effect, as the check-ins record it.
-    store.record_event(PATIENT, "severe-side-effect", nine, ref="77:nausea")
+    store.record_event(chat, "severe-side-effect", nine, ref="77:nausea")
     await dispatch(services_of(bot), nine)  # closes the missed evenings
+    assert [e.ref for e in store.events_for_chat(chat, ["missed-3"])] == ["2026-12-04"]
     mark = await run_alerts(bot, nine)
     texts_seen = [a["text"] for a in alerts_to(bot, NURSE, mark)]
     kinds = ["safety-help", "hold", "severe-side-effect", "missed-3"]
     for kind in kinds:
-        assert sum(ALERT_KINDS[kind] in t for t in texts_seen) == 1, kind
-    assert any("nausea" in t for t in texts_seen)
-    assert {a.kind for a in store.alerts_for_chat(PRIVATE)} == {"missed-3"}
+        assert sum(ALERT_KINDS[kind] in t for t in texts_seen) == (1 if shares else 0), kind
+    assert any("nausea" in t for t in texts_seen) == shares
+    states = {a.kind: a.state for a in store.alerts_for_chat(chat)}
+    assert states == dict.fromkeys(kinds, "open" if shares else "withheld")
 
 
 async def test_consent_withdrawn_between_two_events(bot: RunningBot) -> None:
