@@ -180,7 +180,10 @@ def build_application(
     # Staff alerts' relay: a staff member's message being composed, or a patient's reply to a
     # relayed message, is taken before anything else; other text passes on.
     application.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, relay_text),
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
+            relay_text,
+        ),
         group=-2,
     )
 
