@@ -485,6 +485,10 @@ class ClinicRef(Base):
 
 # -- staff alerts, relays and reloads (issue #11) --------------------------------------------
 
+# /stats reads every patient's evenings of a date range: a covering index, so the adherence
+# figures scan the range rather than the whole table.
+Index("ix_evenings_evening_outcome", EveningRow.evening, EveningRow.outcome)
+
 ALERT_STATES: Final = ("open", "acknowledged", "withheld")
 ALERT_DELIVERY_STATES: Final = ("pending", "sending", "sent", "blocked")
 RELAY_STATES: Final = ("composing", "sent", "cancelled")

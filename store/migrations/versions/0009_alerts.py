@@ -21,6 +21,9 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    op.create_index(
+        op.f("ix_evenings_evening_outcome"), "evenings", ["evening", "outcome"], unique=False
+    )
     op.create_table(
         "alerts",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
@@ -131,3 +134,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_alerts_state_id"), table_name="alerts")
     op.drop_index(op.f("ix_alerts_chat_id"), table_name="alerts")
     op.drop_table("alerts")
+    op.drop_index(op.f("ix_evenings_evening_outcome"), table_name="evenings")
