@@ -36,6 +36,7 @@ train-safety: install
 bench: install
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_bot.py
+	$(BIN)/python bench/bench_charts.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -33,6 +33,7 @@ from bot.handlers.alerts import alert_button, alerts_command
 from bot.handlers.ask import answer_button, edited_question, question
 from bot.handlers.checkin import checkin_button
 from bot.handlers.forget import forget, forget_button, stale_button
+from bot.handlers.history import history, mydata
 from bot.handlers.plan import plan, plan_button, plan_reply
 from bot.handlers.reminders import (
     pause,
@@ -49,6 +50,7 @@ from bot.handlers.sources import sources
 from bot.handlers.staff import join, staff_button, staff_command
 from bot.handlers.start import help_command, privacy, start
 from bot.handlers.stats import export, reload_command, stats
+from bot.handlers.symptoms import checkins, symptom_button
 from bot.handlers.topics import topics, topics_button
 from bot.handlers.unknown import LONE_SLASH, unknown_command
 from bot.inbox import InboxRunner
@@ -225,6 +227,10 @@ def build_application(
     # Clinic staff (bot/staff.py): deny by default; private chats only.
     application.add_handler(CommandHandler("join", join))
     application.add_handler(CommandHandler("staff", staff_command))
+    # Symptom check-ins, history and the patient's own data.
+    application.add_handler(CommandHandler("checkins", checkins))
+    application.add_handler(CommandHandler("history", history))
+    application.add_handler(CommandHandler("mydata", mydata))
     # Staff alerts and reports (issue #11): staff only, deny by default (bot/staff.py).
     application.add_handler(CommandHandler("alerts", alerts_command))
     application.add_handler(CommandHandler("stats", stats))
@@ -245,6 +251,7 @@ def build_application(
     application.add_handler(CallbackQueryHandler(plan_button, pattern=r"^p:"))
     application.add_handler(CallbackQueryHandler(pause_button, pattern=r"^w:"))
     application.add_handler(CallbackQueryHandler(staff_button, pattern=r"^x:"))
+    application.add_handler(CallbackQueryHandler(symptom_button, pattern=r"^c:"))
     application.add_handler(CallbackQueryHandler(alert_button, pattern=r"^l:"))
     application.add_handler(CallbackQueryHandler(stale_button))
 

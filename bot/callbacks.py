@@ -11,6 +11,9 @@
     x:<what>[:<value>]         staff management (/staff): invite, remove; staff only
     e:<what>[:<value>]         enrolment and consent: replace regimen, share yes/no
     b:<what>[:<value>]         the /broadcast conversation and /broadcasts; staff only
+    c:<checkin-id>:<choice>    a symptom check-in: a side effect's letter (d s n h m), then
+                               with its severity (d1 mild, d2 bothering, d3 severe); x none;
+                               p<0-10> a pain score; b back to the list; k done
     l:<alert-id>:<a|k|m>       a staff alert's Acknowledge (a; k from the /alerts list) or
                                Message patient (m);  l:<relay-id>:x  cancel that message
 
@@ -22,8 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Action = Literal["a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b", "l"]
-_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b", "l"})
+Action = Literal["a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b", "c", "l"]
+_ACTIONS: frozenset[str] = frozenset(
+    {"a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b", "c", "l"}
+)
 CHECKIN_HELP = "h"
 CHECKIN_OK = "o"
 MAX_BYTES = 64
@@ -87,6 +92,25 @@ def plan(field: str, value: str = "") -> str:
 
 def pause(days: int) -> str:
     return Callback("w", str(days)).encode()
+
+
+def symptom(checkin_id: int, choice: str) -> str:
+    """A symptom check-in button (see the module docstring for `choice`)."""
+    return Callback("c", f"{checkin_id}:{choice}").encode()
+
+
+def decode_symptom(data: str | None) -> tuple[int, str] | None:
+    """(check-in id, choice) of a symptom check-in button, or None when malformed; the choice
+    itself is checked by the handler against what the check-in asks."""
+    decoded = decode(data)
+    if decoded is None or decoded.action != "c":
+        return None
+    number, sep, choice = decoded.value.partition(":")
+    if not sep or not number.isascii() or not number.isdigit() or len(number) > 18:
+        return None
+    if not choice.isascii() or not 1 <= len(choice) <= 3:
+        return None
+    return int(number), choice
 
 
 def decode(data: str | None) -> Callback | None:

@@ -93,6 +93,8 @@ class RemindersConfig:
     grace_minutes: int = 120  # a reminder missed while the bot was down is sent this late at most
     snooze_minutes: int = 30  # "Snooze" asks again after this long
     nudge_after_minutes: int = 60  # one nudge if nothing was tapped; 0: no nudge
+    checkin_after_days: int = 3  # days into a higher dose before "how is it going?"
+    pain_every_days: int = 7  # the pain score's interval; 0: never asked
     plans: Path | None = None  # None: the plans shipped with the package
 
 
@@ -361,6 +363,8 @@ _REMINDER_LIMITS = {
     "grace_minutes": (0, 720),
     "snooze_minutes": (5, 240),
     "nudge_after_minutes": (0, 360),
+    "checkin_after_days": (1, 14),
+    "pain_every_days": (0, 28),
 }
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot import reminder_texts as rt
+from bot.checkin_dispatch import dispatch_checkins
 from bot.context import BotContext, Services
 from bot.sender import Delivery, Lane, SendResult
 from store.records import EveningRecord, FollowupRecord
@@ -37,6 +38,8 @@ class DispatchReport:
     missed: int = 0
     recovered: int = 0
     deliveries: dict[str, int] = field(default_factory=dict)
+    sent_evenings: list[EveningRecord] = field(default_factory=list)  # their check-ins follow
+    checkins: dict[str, int] = field(default_factory=dict)
 
     def count(self, delivery: str) -> None:
         self.deliveries[delivery] = self.deliveries.get(delivery, 0) + 1
@@ -55,9 +58,11 @@ async def dispatch(services: Services, now: datetime) -> DispatchReport:
     report = DispatchReport()
     # One process per SQLite database: at start, anything still "sending" was cut off.
     if not services.reminders_recovered and store.backend == "sqlite":
-        report.recovered = await services.db(store.recover_sending, now + timedelta(microseconds=1))
+        before = now + timedelta(microseconds=1)
     else:
-        report.recovered = await services.db(store.recover_sending, now - SENDING_LEASE)
+        before = now - SENDING_LEASE
+    report.recovered = await services.db(store.recover_sending, before)
+    report.recovered += await services.db(store.recover_checkins, before)
     services.reminders_recovered = True
     report.created = await services.db(store.materialise_due, now, grace)
     report.missed = await services.db(store.close_missed, now)
@@ -70,6 +75,8 @@ async def dispatch(services: Services, now: datetime) -> DispatchReport:
             break
         await asyncio.gather(*(_send_reminder(services, e, gate, report, writer) for e in claimed))
         await writer.drain()
+    # Symptom check-ins come just after the evening's reminder.
+    report.checkins = await dispatch_checkins(services, now, report.sent_evenings)
     while True:
         followups = await services.db(store.claim_followups, now, grace, limit=CLAIM_BATCH)
         if not followups:
@@ -140,6 +147,8 @@ async def _send_reminder(
     message_id = result.value.message_id if result.value is not None else None
     writer.add(SendRecord(evening.id, result.delivery.value, message_id))
     report.count(result.delivery.value)
+    if result.delivery is Delivery.SENT:
+        report.sent_evenings.append(evening)
 
 
 async def _send_followup(

@@ -25,6 +25,9 @@ COMMANDS = (
     ("stop", "Stop reminders (your plan is kept)"),
     ("time", "Show or change the reminder time"),
     ("timezone", "Show or change your time zone"),
+    ("history", "Your last evenings, side effects and pain scores"),
+    ("checkins", "Turn symptom check-ins off or on"),
+    ("mydata", "Everything stored about you, as a file"),
     ("help", "How to use this bot"),
     ("sources", "The studies and slides behind my answers"),
     ("privacy", "What I store and how to delete it"),
@@ -71,10 +74,13 @@ def privacy(retention_days: int) -> str:
         "• If you set up reminders (/plan): your plan, reminder time and time zone, and for "
         "each evening the dose it asked for, whether the reminder was delivered and what you "
         "tapped (taken, skipped) or that nothing was tapped (missed).\n"
+        "• If you answer symptom check-ins: the side effects you tapped and how bad, and your "
+        "pain scores, with the evening they belong to (/checkins turns them off).\n"
         "• Questions I could not answer, with names, phone numbers, e-mail addresses, dates "
         "and other numbers taken out, <b>without any link to you or this chat</b>: only the "
         f"day and how often each was asked, for {retention_days} days, so the clinic can add "
         "answers.\n\n"
+        "/mydata sends you all of it as a file. "
         "Your messages are kept only until I have answered them (usually a second), and I "
         "do not store my answers. /forget deletes everything linked "
         "to this chat; the unanswered questions above cannot be traced back to you, so they "
@@ -84,7 +90,7 @@ def privacy(retention_days: int) -> str:
 
 FORGET_CONFIRM = (
     "This deletes everything stored about this chat: its record, your settings, your "
-    "reminder plan and every evening recorded. "
+    "reminder plan, every evening recorded and your check-in answers. "
     "You can use the bot again at any time afterwards. Delete now?"
 )
 FORGET_DONE = "Done: nothing about this chat is stored any more."

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reminders.checkins import checkins_due
@@ -29,11 +29,13 @@ from .models import (
     ChatPreference,
     CheckinAnswerRow,
     CheckinRow,
+    Event,
     RegimenRow,
 )
 from .records import BATCH, Delivery, EveningRecord, _stored
 
 CHECKINS_PREFERENCE: Final = "checkins"  # chat_preferences key: "off" turns check-ins off
+SEVERE_EVENT: Final = "severe-side-effect"  # recorded with the answer, for the staff alerts
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,10 +256,13 @@ class CheckinQueries(StoreBase):
         *,
         severity: str | None = None,
         score: int | None = None,
+        user_id: int | None = None,
     ) -> AnswerTap | None:
         """Record one tap on a check-in of this chat. The first answer for an item stands; a
-        second tap records nothing. None: no such check-in for this chat, or an answer that
-        does not fit its kind (a forged button)."""
+        second tap records nothing. A severe side effect is recorded in the same transaction
+        as a ``severe-side-effect`` event (ref ``<checkin id>:<item>``), so the clinic hears
+        of it exactly once. None: no such check-in for this chat, or an answer that does not
+        fit its kind (a forged button)."""
         _aware(now)
         if item not in CHECKIN_ITEMS or (severity is not None and severity not in SEVERITIES):
             return None
@@ -288,6 +293,16 @@ class CheckinQueries(StoreBase):
             else:
                 stmt = sqlite.insert(CheckinAnswerRow).on_conflict_do_nothing(index_elements=keys)
             inserted = conn.execute(stmt.values(values).returning(CheckinAnswerRow.id)).first()
+            if inserted is not None and severity == "severe":
+                conn.execute(
+                    insert(Event).values(
+                        chat_id=chat_id,
+                        user_id=user_id,
+                        kind=SEVERE_EVENT,
+                        ref=f"{checkin_id}:{item}",
+                        occurred_at=now,
+                    )
+                )
             answer = conn.execute(
                 _ANSWERS.where(
                     CheckinAnswerRow.checkin_id == checkin_id, CheckinAnswerRow.item == item

@@ -11,6 +11,7 @@ from .audit import AuditQueries
 from .chats import ChatQueries
 from .checkins import CheckinQueries
 from .events import EventQueries
+from .export import ExportQueries
 from .followups import FollowupQueries
 from .inbox import InboxQueries
 from .patients import PatientQueries
@@ -33,6 +34,7 @@ class Store(
     StaffQueries,
     AuditQueries,
     PatientQueries,
+    ExportQueries,
     AlertQueries,
     RelayQueries,
     ReportQueries,

@@ -127,8 +127,18 @@ def test_answers_are_idempotent_checked_and_listed(store: Store) -> None:
     again = store.record_checkin_answer(1, checkin.id, "nausea", AT_NINE, severity="severe")
     assert again is not None and not again.recorded and again.answer.severity == "mild"
     later = AT_NINE + timedelta(minutes=2)
-    severe = store.record_checkin_answer(1, checkin.id, "headache", later, severity="severe")
+    severe = store.record_checkin_answer(
+        1, checkin.id, "headache", later, severity="severe", user_id=77
+    )
     assert severe is not None and severe.recorded
+    # The severe answer brought its event, once, in the same transaction.
+    assert store.record_checkin_answer(1, checkin.id, "headache", later, severity="severe")
+    (event,) = store.events_for_chat(1)
+    assert (event.kind, event.ref, event.user_id) == (
+        "severe-side-effect",
+        f"{checkin.id}:headache",
+        77,
+    )
     # Forged or mismatched taps record nothing.
     assert store.record_checkin_answer(2, checkin.id, "sleep", AT_NINE, severity="mild") is None
     assert store.record_checkin_answer(1, checkin.id, "pain", AT_NINE, score=4) is None
@@ -162,7 +172,7 @@ def test_forget_removes_every_checkin_row_and_nothing_else(store: Store) -> None
     for chat_id in (1, 2):
         (checkin,) = store.checkins_for_chat(chat_id)
         store.record_checkin_answer(chat_id, checkin.id, "mood", AT_NINE, severity="severe")
-        store.record_event(chat_id, "severe-side-effect", AT_NINE, ref=f"{checkin.id}:mood")
+    assert len(store.events_for_chat(1)) == 1
     before = store.rows_about_chat(2)
     store.forget_chat(1)
     assert store.rows_about_chat(1) == 0

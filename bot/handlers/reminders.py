@@ -12,6 +12,7 @@ from bot import callbacks
 from bot import reminder_texts as rt
 from bot.context import BotContext
 from bot.handlers.common import edit_html, send_html
+from bot.handlers.history import send_schedule_chart
 from bot.texts import STALE_BUTTON, escape
 from reminders import COMMON_ZONES, HOLD_DAYS, Pause, find_zone, suggest_zones
 from reminders.parsing import parse_time
@@ -162,6 +163,7 @@ async def schedule(update: Update, context: BotContext) -> None:
         return
     today_ = stored.regimen.evening_of(services.clock())
     await send_html(update, context, [rt.schedule_html(stored.regimen, today_)])
+    await send_schedule_chart(update, context, stored)
 
 
 def _pause_keyboard() -> InlineKeyboardMarkup:
