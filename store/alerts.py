@@ -174,7 +174,6 @@ class AlertQueries(StoreBase):
                     [
                         {
                             "alert_id": alert.id,
-                            "chat_id": alert.chat_id,
                             "staff_id": staff_id,
                             "state": "pending",
                             "attempts": 0,

@@ -520,10 +520,11 @@ class AlertRow(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-@chat_linked()
 class AlertDeliveryRow(Base):
     """An alert's message to one staff member, claimed like a reminder (pending -> sending ->
-    sent); a send that failed goes back to pending with a later ``next_attempt_at``."""
+    sent); a send that failed goes back to pending with a later ``next_attempt_at``. About
+    staff, not the patient: it goes with its alert (ON DELETE CASCADE), so /forget removes it
+    and /mydata does not show a patient whom the clinic's alerts went to."""
 
     __tablename__ = "alert_deliveries"
     __table_args__ = (
@@ -536,7 +537,6 @@ class AlertDeliveryRow(Base):
     alert_id: Mapped[int] = mapped_column(
         _ID, ForeignKey("alerts.id", ondelete="CASCADE"), index=True
     )
-    chat_id: Mapped[int] = mapped_column(BigInteger)  # the patient's, for /forget
     staff_id: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(10))
     attempts: Mapped[int] = mapped_column(Integer)

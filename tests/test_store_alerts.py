@@ -165,9 +165,11 @@ def test_forget_removes_alerts_and_relays(store: Store) -> None:
     alert = store.create_alert(event, NOW, share=True, recipients=[100])
     assert alert is not None
     store.start_relay(100, 11, NOW, timedelta(minutes=30), alert_id=alert.id)
+    assert store.alert_deliveries(alert.id) != []
     store.forget_chat(11)
     assert store.rows_about_chat(11) == 0
     assert store.get_alert(alert.id) is None
+    assert store.alert_deliveries(alert.id) == []  # they go with their alert
 
 
 # -- relays and reloads ----------------------------------------------------------------------

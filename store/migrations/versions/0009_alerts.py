@@ -49,7 +49,6 @@ def upgrade() -> None:
         "alert_deliveries",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
         sa.Column("alert_id", _ID, nullable=False),
-        sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("staff_id", sa.BigInteger(), nullable=False),
         sa.Column("state", sa.String(length=10), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
