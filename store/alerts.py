@@ -28,9 +28,10 @@ from .events import EventRecord
 from .models import AlertDeliveryRow, AlertRow, EveningRow, Event
 
 MISSED_3 = "missed-3"
-# How far back an evening is read to find a run of missed ones (pauses and outages between
-# them are passed over, so allow for a few weeks of them).
-RUN_LOOKBACK = timedelta(days=45)
+# How far back evenings are read to find a run of missed ones: pauses and outages between
+# them are passed over, but three missed evenings spread over more than two weeks are not a
+# run worth an alert (and the nightly close reads no more than it needs).
+RUN_LOOKBACK = timedelta(days=14)
 # Retries of an undelivered alert: 1, 2, 5, 10, 30 minutes, then every hour.
 RETRY_MINUTES = (1, 2, 5, 10, 30, 60)
 DELIVERY_LEASE = timedelta(minutes=5)
@@ -96,6 +97,8 @@ def record_missed_runs(conn: Connection, missed: Sequence[tuple[int, date]], now
             select(EveningRow.chat_id, EveningRow.evening, EveningRow.delivery, EveningRow.outcome)
             .where(EveningRow.chat_id.in_(chats[start : start + 500]))
             .where(EveningRow.evening >= earliest)
+            # Evenings neither delivered nor answered are passed over anyway: not read.
+            .where(or_(EveningRow.outcome != "none", EveningRow.delivery == "sent"))
         )
         for row in rows:
             marks[row.chat_id].append(EveningMark(row.evening, row.delivery, row.outcome))
