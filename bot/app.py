@@ -25,13 +25,17 @@ from telegram.request import HTTPXRequest
 
 from bot import logredact, texts
 from bot.alerts import alert_tick
+from bot.broadcasts import TICK_SECONDS, broadcast_tick
 from bot.config import Config, ConfigError, check_database_moved
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.dispatch import reminder_tick
 from bot.errors import error_handler
 from bot.handlers.alerts import alert_button, alerts_command
 from bot.handlers.ask import answer_button, edited_question, question
+from bot.handlers.broadcast import broadcast, broadcast_button, broadcast_reply
+from bot.handlers.broadcast_list import broadcast_stop_button, broadcasts
 from bot.handlers.checkin import checkin_button
+from bot.handlers.enrol import enrol, enrolment_button, updates
 from bot.handlers.forget import forget, forget_button, stale_button
 from bot.handlers.history import history, mydata
 from bot.handlers.plan import plan, plan_button, plan_reply
@@ -186,6 +190,17 @@ def build_application(
             filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
             relay_text,
         ),
+        group=-3,
+    )
+
+    # Staff's typed answers to /broadcast's prompts (the message, the time); anything else,
+    # and anything from patients, passes on.
+    broadcast_input = filters.TEXT | filters.PHOTO | filters.Document.PDF
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.REPLY & broadcast_input & ~filters.COMMAND,
+            broadcast_reply,
+        ),
         group=-2,
     )
 
@@ -231,6 +246,10 @@ def build_application(
     application.add_handler(CommandHandler("checkins", checkins))
     application.add_handler(CommandHandler("history", history))
     application.add_handler(CommandHandler("mydata", mydata))
+    application.add_handler(CommandHandler("enrol", enrol))
+    application.add_handler(CommandHandler("broadcast", broadcast))
+    application.add_handler(CommandHandler("broadcasts", broadcasts))
+    application.add_handler(CommandHandler("updates", updates))
     # Staff alerts and reports (issue #11): staff only, deny by default (bot/staff.py).
     application.add_handler(CommandHandler("alerts", alerts_command))
     application.add_handler(CommandHandler("stats", stats))
@@ -252,6 +271,9 @@ def build_application(
     application.add_handler(CallbackQueryHandler(pause_button, pattern=r"^w:"))
     application.add_handler(CallbackQueryHandler(staff_button, pattern=r"^x:"))
     application.add_handler(CallbackQueryHandler(symptom_button, pattern=r"^c:"))
+    application.add_handler(CallbackQueryHandler(enrolment_button, pattern=r"^e:"))
+    application.add_handler(CallbackQueryHandler(broadcast_stop_button, pattern=r"^b:stop:"))
+    application.add_handler(CallbackQueryHandler(broadcast_button, pattern=r"^b:"))
     application.add_handler(CallbackQueryHandler(alert_button, pattern=r"^l:"))
     application.add_handler(CallbackQueryHandler(stale_button))
 
@@ -272,6 +294,14 @@ def build_application(
         interval=config.reminders.tick_seconds,
         first=REMINDERS_FIRST,
         name="reminders",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    # Broadcasts: the same pattern, more often (a "Send now" starts within a tick).
+    application.job_queue.run_repeating(
+        broadcast_tick,
+        interval=TICK_SECONDS,
+        first=REMINDERS_FIRST,
+        name="broadcasts",
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
     # Staff alerts from new events, and their deliveries; reload requests from the store.

@@ -25,6 +25,7 @@ from reminders.history import Night, status
 from reminders.plan import titration_days
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.lines import Line2D
 
@@ -39,6 +40,7 @@ INK: Final = "#111111"
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 5.6, 150  # 1200 x 840 pixels: sharp on a phone, small file
 MAINTENANCE_SHOWN = 14  # days of the open-ended last step drawn after the titration
 MAX_DAYS = 400  # a chart wider than this shows its most recent days
+TITLE_FITS = 34  # characters of the bold title that fit at full size
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class ChartData:
     missed: tuple[tuple[date, float], ...]
     pain: tuple[tuple[date, int], ...]
     today: date
+    paused: tuple[date, ...] = ()  # evenings not reminded because the patient paused
 
 
 def chart_data(
@@ -58,9 +61,12 @@ def chart_data(
     nights: Sequence[Night],
     pain: Sequence[tuple[date, int]],
     today: date,
+    *,
+    state: str = "",
 ) -> ChartData:
     """The plan from its start to two weeks into maintenance (or to today, when later), with
-    the recorded evenings and pain scores on it."""
+    the recorded evenings and pain scores on it. `state` ("paused", "stopped") is said in the
+    title, so that a chart without marks lately explains itself."""
     span = titration_days(regimen.steps) + sum(h.days for h in regimen.holds) + MAINTENANCE_SHOWN
     last = max(regimen.start + timedelta(days=span - 1), today)
     first = max(regimen.start, last - timedelta(days=MAX_DAYS - 1))
@@ -73,12 +79,19 @@ def chart_data(
         days.append(evening)
         doses.append(float(night.dose_mg))
         evening += timedelta(days=1)
-    marks: dict[str, list[tuple[date, float]]] = {"taken": [], "skipped": [], "missed": []}
+    marks: dict[str, list[tuple[date, float]]] = {
+        "taken": [],
+        "skipped": [],
+        "missed": [],
+        "paused": [],
+    }
     for recorded in nights:
         shown = status(recorded)
         if shown in marks and first <= recorded.evening <= last:
             marks[shown].append((recorded.evening, float(Decimal(recorded.dose_mg))))
     title = f"Your plan: {regimen.plan_title or regimen.plan_name}"
+    if state in ("paused", "stopped"):
+        title += f" (reminders {state})"
     return ChartData(
         title=title,
         days=tuple(days),
@@ -88,6 +101,7 @@ def chart_data(
         missed=tuple(sorted(marks["missed"])),
         pain=tuple(sorted((d, s) for d, s in pain if first <= d <= last)),
         today=today,
+        paused=tuple(sorted(d for d, _ in marks["paused"])),
     )
 
 
@@ -109,13 +123,20 @@ def render_png(data: ChartData) -> bytes:
     _marks(ax, data.taken, "o", GREEN, 12 * scale)
     _marks(ax, data.skipped, "^", ORANGE, max(10.0, 14 * scale))
     _marks(ax, data.missed, "X", VERMILION, max(10.0, 14 * scale))
+    if data.paused:
+        # A pale band under paused evenings: why they have no mark, without a colour to learn.
+        for day in data.paused:
+            start = float(date2num(day))
+            ax.axvspan(start - 0.5, start + 0.5, color="#DDDDDD", linewidth=0, zorder=0)
     if data.days and data.days[0] <= data.today <= data.days[-1]:
         ax.axvline(float(date2num(data.today)), color=INK, linestyle=":", linewidth=2, zorder=1)
+        # Near either edge the label leans inwards, so that it is never cut off.
+        where = (data.today - data.days[0]).days / max(len(data.days) - 1, 1)
         ax.annotate(
             "today",
             (float(date2num(data.today)), top * 1.22),
             fontsize=16,
-            ha="center",
+            ha="left" if where < 0.08 else "right" if where > 0.92 else "center",
             va="top",
             color=INK,
             backgroundcolor="white",
@@ -129,7 +150,7 @@ def render_png(data: ChartData) -> bytes:
     for side in ("top",):
         ax.spines[side].set_visible(False)
     # The legend shows every kind of mark at full size, whatever the size drawn.
-    handles: list[Line2D] = [Line2D([], [], color=BLUE, linewidth=4)]
+    handles: list[Artist] = [Line2D([], [], color=BLUE, linewidth=4)]
     labels = ["Plan dose"]
     for points, marker, colour, label in (
         (data.taken, "o", GREEN, "Taken"),
@@ -139,6 +160,11 @@ def render_png(data: ChartData) -> bytes:
         if points:
             handles.append(_legend_mark(marker, colour))
             labels.append(label)
+    if data.paused:
+        from matplotlib.patches import Patch
+
+        handles.append(Patch(color="#DDDDDD"))
+        labels.append("Paused")
     if data.pain:
         pain_ax = ax.twinx()
         days = date2num([d for d, _ in data.pain])
@@ -160,7 +186,9 @@ def render_png(data: ChartData) -> bytes:
         pain_ax.spines["top"].set_visible(False)
         handles.append(line)
         labels.append("Pain (0-10)")
-    ax.set_title(data.title, fontsize=22, fontweight="bold", color=INK, loc="left", pad=14)
+    # A long plan name (or "reminders paused") gets smaller type rather than being cut off.
+    size = max(14.0, min(22.0, 22 * TITLE_FITS / max(len(data.title), 1)))
+    ax.set_title(data.title, fontsize=size, fontweight="bold", color=INK, loc="left", pad=14)
     fig.legend(
         handles,
         labels,

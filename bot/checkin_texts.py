@@ -7,7 +7,7 @@ each tap. The bot never suggests changing the dose: a severe side effect gets th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,7 +16,15 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import callbacks
 from bot.reminder_texts import day
 from bot.texts import escape
-from reminders.checkins import BY_CODE, BY_ITEM, NONE, SEVERITIES, SEVERITY_LABELS, SIDE_EFFECTS
+from reminders.checkins import (
+    BY_CODE,
+    BY_ITEM,
+    NONE,
+    SEVERITIES,
+    SEVERITY_LABELS,
+    SIDE_EFFECTS,
+    SideEffect,
+)
 from reminders.plan import mg
 from store import CheckinAnswerRecord, CheckinRecord
 
@@ -70,8 +78,16 @@ def answered_line(answer: CheckinAnswerRecord) -> str:
     )
 
 
-def checkin_html(checkin: CheckinRecord, answers: Sequence[CheckinAnswerRecord] = ()) -> str:
-    """The check-in message, with what has been recorded so far."""
+def checkin_html(
+    checkin: CheckinRecord,
+    answers: Sequence[CheckinAnswerRecord] = (),
+    *,
+    then_pain: bool = False,
+    before: str = "",
+) -> str:
+    """The check-in message, with what has been recorded so far. `then_pain`: the weekly
+    pain score follows in this same message; `before`: what an earlier part of the message
+    recorded (the side effects, above the pain score)."""
     if checkin.kind == "pain":
         text = (
             "📊 <b>Your weekly pain score</b>\n"
@@ -81,19 +97,26 @@ def checkin_html(checkin: CheckinRecord, answers: Sequence[CheckinAnswerRecord] 
     else:
         text = (
             f"💬 <b>How is {mg(checkin.dose_mg)} mg going?</b>\n"
-            f"A few days ago your dose went up to {mg(checkin.dose_mg)} mg. Have you noticed "
-            "any of these? Tap each one you have, or “None of these”."
+            f"Since your dose went up to {mg(checkin.dose_mg)} mg, have you noticed any of "
+            "these? Tap each one you have, or “None of these”."
         )
+        if then_pain:
+            text += " After that, one more question: your weekly pain score."
     if answers:
         text += "\n\n<b>Recorded:</b>\n" + "\n".join(answered_line(a) for a in answers)
+        if checkin.kind == "side_effects" and "none" not in {a.item for a in answers}:
+            text += "\nTap one again to change how bad it is."
+    if before:
+        text = f"{before}\n\n{text}"
     return f"{text}\n\n<i>{escape(TYPE_ANYTHING)}</i>"
 
 
 def checkin_keyboard(
     checkin: CheckinRecord, answers: Sequence[CheckinAnswerRecord] = ()
 ) -> InlineKeyboardMarkup | None:
-    """The buttons still to tap (None once the check-in is complete)."""
-    done = {a.item for a in answers}
+    """The buttons still to tap (None once the check-in is complete). A side effect already
+    answered keeps its button, showing the answer, so that the patient can change it."""
+    done = {a.item: a for a in answers}
     if checkin.kind == "pain":
         if "pain" in done:
             return None
@@ -105,9 +128,8 @@ def checkin_keyboard(
     if "none" in done:
         return None
     rows = [
-        [InlineKeyboardButton(e.label, callback_data=callbacks.symptom(checkin.id, e.code))]
+        [InlineKeyboardButton(_button(e, done.get(e.item)), callback_data=_pick(checkin, e))]
         for e in SIDE_EFFECTS
-        if e.item not in done
     ]
     if not done:
         rows.append(
@@ -117,15 +139,31 @@ def checkin_keyboard(
         rows.append(
             [InlineKeyboardButton("That's all", callback_data=callbacks.symptom(checkin.id, DONE))]
         )
-    return InlineKeyboardMarkup(rows) if rows else None
+    return InlineKeyboardMarkup(rows)
 
 
-def severity_html(checkin: CheckinRecord, item: str) -> str:
+def _button(effect: SideEffect, answer: CheckinAnswerRecord | None) -> str:
+    if answer is None or answer.severity is None:
+        return effect.label
+    icon = _SEVERITY_ICONS.get(answer.severity, "")
+    return f"{icon} {effect.label}: {SEVERITY_LABELS.get(answer.severity, '')}"
+
+
+def _pick(checkin: CheckinRecord, effect: SideEffect) -> str:
+    return callbacks.symptom(checkin.id, effect.code)
+
+
+def severity_html(
+    checkin: CheckinRecord, item: str, current: CheckinAnswerRecord | None = None
+) -> str:
     label = escape(BY_ITEM[item].label.lower())
-    return (
+    text = (
         f"💬 <b>How bad is the {label}?</b>\n"
         f"Since your dose went up to {mg(checkin.dose_mg)} mg on your plan."
     )
+    if current is not None and current.severity is not None:
+        text += f"\nRecorded so far: {SEVERITY_LABELS.get(current.severity, '')}."
+    return text
 
 
 def severity_keyboard(checkin: CheckinRecord, item: str) -> InlineKeyboardMarkup:
@@ -141,23 +179,38 @@ def severity_keyboard(checkin: CheckinRecord, item: str) -> InlineKeyboardMarkup
     return InlineKeyboardMarkup([buttons, [back]])
 
 
-def finished_html(checkin: CheckinRecord, answers: Sequence[CheckinAnswerRecord]) -> str:
+def recorded_html(checkin: CheckinRecord, answers: Sequence[CheckinAnswerRecord]) -> str:
+    """What a check-in recorded, in a line or a few."""
     when = day(checkin.local_date)
     if not answers:
-        return f"💬 Check-in of {when}: nothing recorded. Thank you."
+        return f"💬 Check-in of {when}: nothing recorded."
     lines = "\n".join(answered_line(a) for a in answers)
-    return f"💬 <b>Check-in of {when}</b>, recorded:\n{lines}\n\nThank you. /history shows them."
+    return f"💬 <b>Check-in of {when}</b>, recorded:\n{lines}"
 
 
-def severe_html(item: str, clinic: str, emergency: str) -> str:
-    """What a severe side effect gets when no safety rule matched: the clinic, never a dose."""
+def finished_html(checkin: CheckinRecord, answers: Sequence[CheckinAnswerRecord]) -> str:
+    return f"{recorded_html(checkin, answers)}\n\nThank you. /history shows your answers."
+
+
+def severe_html(item: str, places: Mapping[str, str]) -> str:
+    """What a severe side effect gets when no safety rule matched: the clinic, never a dose.
+    It does not promise that the clinic has been told: whether anyone reads the record
+    tonight is not the patient's to guess, so they are asked to get in touch themselves."""
     label = escape(BY_ITEM[item].label.lower())
-    return (
+    text = (
         f"🔴 <b>You said the {label} is severe.</b>\n"
-        f"Please contact {escape(clinic)} about it soon, and don't change your dose on your "
-        "own: the clinic will advise you. I've noted it for them.\n\n"
-        f"If it feels like an emergency, call {escape(emergency)} now."
+        f"Please tell {escape(places['clinic'])} about it soon: they know your treatment and "
+        "will advise you. I've recorded it with your check-ins, but please don't count on me "
+        "to pass it on. Don't change your dose on your own in the meantime.\n\n"
     )
+    if item == "mood" and places.get("crisis"):
+        text += (
+            f"If you feel unsafe or have thoughts of harming yourself, contact "
+            f"{escape(places['crisis'])} or call {escape(places['emergency'])} now."
+        )
+    else:
+        text += f"If it feels like an emergency, call {escape(places['emergency'])} now."
+    return text
 
 
 def severe_question(item: str) -> str:

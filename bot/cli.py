@@ -354,6 +354,9 @@ def parser() -> argparse.ArgumentParser:
         "--days", type=int, default=None, help="days to print (default: to maintenance)"
     )
     plan.set_defaults(func=cmd_plan)
+    from bot.staff_cli import add_commands as add_staff_commands
+
+    add_staff_commands(command, CONFIG_HELP)
     add_report_commands(command)
     return p
 
@@ -364,7 +367,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A terminal whose locale cannot show a character gets "?" for it, not a traceback.
         sys.stdout.reconfigure(errors="replace")
     config_path = (
-        getattr(args, "plan_config", None) or getattr(args, "sub_config", None) or args.config
+        getattr(args, "plan_config", None)
+        or getattr(args, "staff_config", None)
+        or getattr(args, "sub_config", None)
+        or args.config
     )
     try:
         config = load_config(config_path)

@@ -17,7 +17,9 @@ _STATUS = {
     "taken": "✅ taken",
     "skipped": "⏭ skipped",
     "missed": "❌ missed",
-    "not_sent": "⚪ not sent",
+    "not_sent": "⚪ no reminder sent",
+    "paused": "⏸ paused",
+    "no_answer": "❔ no answer (not counted)",
     "open": "⏳ not answered yet",
 }
 
@@ -38,15 +40,16 @@ def history_html(
     if not shown:
         lines.append("Nothing recorded yet.")
     for night in reversed(shown):
-        lines.append(f"{day(night.evening)} · {mg(night.dose_mg)} mg · {_STATUS[status(night)]}")
+        shown_as = _STATUS[status(night, today)]
+        lines.append(f"{day(night.evening)} · {mg(night.dose_mg)} mg · {shown_as}")
     ordered = list(nights)
     lines += [
         "",
         "<b>Doses taken</b>",
         _percent(adherence(ordered, today, 7)),
         _percent(adherence(ordered, today, 30)),
-        "<i>Evenings when no reminder could be sent (for example while the bot was down) "
-        "don't count.</i>",
+        "<i>Only evenings you answered or missed count: not those when no reminder "
+        "was sent (a pause, or the bot was down) or whose reminder may not have arrived.</i>",
     ]
     since = today - timedelta(days=ANSWERS_SINCE_DAYS - 1)
     recent = [a for a in answers if a.local_date >= since]

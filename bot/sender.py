@@ -351,8 +351,10 @@ class Sender:
         reply_markup: InlineKeyboardMarkup | None = None,
         parse_mode: str | None = ParseMode.HTML,
         link_preview_options: LinkPreviewOptions | None = None,
+        silent: bool = False,
     ) -> SendResult:
-        """``sendMessage`` through the lane; see :meth:`call`."""
+        """``sendMessage`` through the lane; see :meth:`call`. `silent`: no sound or
+        vibration (a message that follows one that just rang)."""
         return await self.call(
             chat_id,
             lambda bot: bot.send_message(
@@ -361,6 +363,7 @@ class Sender:
                 parse_mode=parse_mode,
                 reply_markup=reply_markup,
                 link_preview_options=link_preview_options,
+                disable_notification=True if silent else None,
             ),
             lane=lane,
             urgent=urgent,

@@ -32,6 +32,7 @@ COMMANDS = (
     ("sources", "The studies and slides behind my answers"),
     ("privacy", "What I store and how to delete it"),
     ("forget", "Delete everything stored about this chat"),
+    ("updates", "Turn news from your clinic on or off"),
 )
 
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Final, Literal
 
-Status = Literal["taken", "skipped", "missed", "not_sent", "open"]
+Status = Literal["taken", "skipped", "missed", "not_sent", "paused", "no_answer", "open"]
 
 # Deliveries after which the patient had a reminder to answer.
 DELIVERED: Final = frozenset({"sent", "unknown"})
@@ -26,6 +26,7 @@ class Night:
     dose_mg: Decimal
     delivery: str
     outcome: str
+    note: str | None = None  # why a reminder was not sent: "paused", "late", "unreachable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +43,17 @@ class Adherence:
         return round(100 * self.taken / self.counted)
 
 
-def status(night: Night) -> Status:
-    """What the history shows for an evening."""
+def status(night: Night, today: date | None = None) -> Status:
+    """What the history shows for an evening, as of the evening `today`. An earlier evening
+    with neither an answer nor a "missed" is ``no_answer``: its reminder's delivery is
+    unknown (a send whose answer was lost), so it may never have arrived, and it does not
+    count against the patient."""
     if night.outcome in ("taken", "skipped", "missed"):
         return night.outcome  # type: ignore[return-value]
     if night.delivery in ("not_sent", "blocked"):
-        return "not_sent"
+        return "paused" if night.note == "paused" else "not_sent"
+    if today is not None and night.evening < today:
+        return "no_answer"
     return "open"  # tonight, still to answer (or on its way)
 
 

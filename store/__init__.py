@@ -24,13 +24,18 @@ claims), :mod:`store.followups` (snoozes, nudges, taps, holds), with their value
 :mod:`store.records`) on :mod:`store.base`, :mod:`store.models` (tables and the
 registry of chat-linked tables), :mod:`store.migrate` (Alembic driven from code),
 :mod:`store.engine` (engine set-up per backend), ``store/migrations`` (revisions).
+Clinic staff: :mod:`store.staff` (members, invitations), :mod:`store.audit` (the audit log and
+pseudonyms), :mod:`store.patients` (consent, clinic references), :mod:`store.enrolment`
+(enrolment links), :mod:`store.broadcasts` (drafts, audiences) and :mod:`store.outbox` (the
+per-recipient outbox and its claims).
 """
 
 from __future__ import annotations
 
 from .audit import AuditRecord
 from .chats import ChatKind, ChatRecord, UnansweredCount, UnansweredQuestionRow, UnansweredStatus
-from .checkins import AnswerTap, CheckinAnswerRecord, CheckinRecord
+from .checkin_answers import AnswerTap, CheckinAnswerRecord
+from .checkins import CheckinRecord
 from .core import Store
 from .errors import MigrationError, StoreError, UnknownChatError
 from .events import EventRecord

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from .alerts import AlertQueries
 from .audit import AuditQueries
+from .broadcasts import BroadcastQueries
 from .chats import ChatQueries
+from .checkin_answers import CheckinAnswerQueries
 from .checkins import CheckinQueries
+from .enrolment import EnrolmentQueries
 from .events import EventQueries
 from .export import ExportQueries
 from .followups import FollowupQueries
 from .inbox import InboxQueries
+from .outbox import OutboxQueries
 from .patients import PatientQueries
 from .regimens import RegimenQueries
 from .relays import RelayQueries
@@ -31,10 +35,14 @@ class Store(
     ReminderQueries,
     FollowupQueries,
     CheckinQueries,
+    CheckinAnswerQueries,
     StaffQueries,
     AuditQueries,
     PatientQueries,
     ExportQueries,
+    EnrolmentQueries,
+    BroadcastQueries,
+    OutboxQueries,
     AlertQueries,
     RelayQueries,
     ReportQueries,

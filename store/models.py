@@ -483,6 +483,107 @@ class ClinicRef(Base):
     linked_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+# -- enrolment links and broadcasts (issue #10) ----------------------------------------------
+
+BROADCAST_STATES: Final = ("draft", "scheduled", "sending", "done", "cancelled")
+BROADCAST_KINDS: Final = ("text", "photo", "document")
+AUDIENCES: Final = ("all", "titrating", "plan")
+# Delivery of one outbox row: the reminders' values, and "failed" once retries ran out.
+OUTBOX_DELIVERIES: Final = (*DELIVERIES, "failed")
+
+
+class EnrolmentCode(Base):
+    """A one-time enrolment link made by staff: only its code's SHA-256 is kept. Which chat used
+    it is not kept here (that link is :class:`ClinicRef`, which /forget deletes)."""
+
+    __tablename__ = "enrolment_codes"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    plan_name: Mapped[str] = mapped_column(String(32))
+    start_date: Mapped[date] = mapped_column(Date)
+    ref: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[int | None] = mapped_column(BigInteger)  # a staff user id; NULL: CLI
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+@chat_linked()
+class EnrolmentPending(Base):
+    """An enrolment link opened in a chat and not yet settled (replace the regimen? consent?):
+    a row, so a restart or another process continues it."""
+
+    __tablename__ = "enrolment_pending"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    enrolment_id: Mapped[int] = mapped_column(
+        _ID, ForeignKey("enrolment_codes.id", ondelete="CASCADE")
+    )
+    stage: Mapped[str] = mapped_column(String(16))  # "replace" or "consent"
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Broadcast(Base):
+    """A message from the clinic to many patients: the conversation's draft (``draft`` with
+    its ``stage``), then scheduled, sending, done or cancelled. The message is kept as Telegram
+    sent it to us (text and entities, or a file_id and caption), so patients see exactly the
+    preview."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (
+        CheckConstraint(_in("state", BROADCAST_STATES), name="state"),
+        CheckConstraint(_in("kind", BROADCAST_KINDS), name="kind"),
+        CheckConstraint(f"audience IS NULL OR {_in('audience', AUDIENCES)}", name="audience"),
+        Index(None, "state", "scheduled_for"),
+        Index(None, "created_by", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    created_by: Mapped[int] = mapped_column(BigInteger)  # the staff member's user id
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(String(10))
+    stage: Mapped[str | None] = mapped_column(String(16))  # of a draft
+    kind: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str | None] = mapped_column(Text)  # the text, or the caption
+    entities: Mapped[str | None] = mapped_column(Text)  # JSON MessageEntity list
+    file_id: Mapped[str | None] = mapped_column(String(256))
+    audience: Mapped[str | None] = mapped_column(String(10))
+    plan_name: Mapped[str | None] = mapped_column(String(32))
+    urgent: Mapped[bool] = mapped_column(Boolean(create_constraint=False))
+    scheduled_for: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    total: Mapped[int | None] = mapped_column(Integer)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    reported: Mapped[bool] = mapped_column(Boolean(create_constraint=False))
+
+
+@chat_linked()
+class OutboxRow(Base):
+    """One recipient of one broadcast: unique on (broadcast, chat), claimed like a reminder
+    (``pending`` -> ``sending``, committed before the send)."""
+
+    __tablename__ = "broadcast_outbox"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "chat_id"),
+        CheckConstraint(_in("delivery", OUTBOX_DELIVERIES), name="delivery"),
+        Index(None, "delivery", "next_attempt_at"),
+        Index(None, "broadcast_id", "delivery"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    broadcast_id: Mapped[int] = mapped_column(_ID, ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    delivery: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(String(16))
+
+
 # -- staff alerts, relays and reloads (issue #11) --------------------------------------------
 
 # /stats reads every patient's evenings of a date range: a covering index, so the adherence

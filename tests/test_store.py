@@ -60,6 +60,11 @@ EXPECTED_TABLES = {
     "regimens",
     "reminder_followups",
     "unanswered_questions",
+    # issue #10: staff, audit, consent, enrolment, broadcasts
+    "enrolment_codes",
+    "enrolment_pending",
+    "broadcasts",
+    "broadcast_outbox",
     # alerts (issue #11)
     "alerts",
     "alert_deliveries",

@@ -37,7 +37,7 @@ def sent_evenings(store: Store, now: datetime) -> list[EveningRecord]:
 
 
 def plan(store: Store, evenings: list[EveningRecord], now: datetime) -> int:
-    return store.plan_checkins(evenings, now, after_days=3, pain_every_days=7)
+    return store.plan_checkins(evenings, now, after_days=3, pain_every_days=7, grace=GRACE)
 
 
 def test_a_step_up_plus_three_evening_plans_one_side_effects_checkin(store: Store) -> None:
@@ -118,27 +118,74 @@ def test_late_pending_checkins_are_not_sent(store: Store) -> None:
     assert checkin.delivery == "not_sent"
 
 
+def test_a_checkin_a_crash_left_pending_is_never_sent_in_the_small_hours(store: Store) -> None:
+    """Planned with the 21:00 reminder, then the process died before sending it: a restart
+    at 23:30 or 02:00 finds it past the reminders' grace (2 hours) and records it not sent."""
+    enrol(store, [1, 2])
+    evenings = sent_evenings(store, AT_NINE)
+    plan(store, evenings, AT_NINE)
+    assert {c.expires_at for c in store.checkins_for_chat(1)} == {AT_NINE + GRACE}
+    assert [c.chat_id for c in store.claim_checkins(AT_NINE, limit=1)] == [1]
+    assert store.claim_checkins(datetime(2026, 12, 18, 23, 30, tzinfo=UTC)) == []
+    (late,) = store.checkins_for_chat(2)
+    assert late.delivery == "not_sent"
+    # An evening whose reminder went out at the end of its grace plans nothing at all.
+    enrol(store, [3])
+    store.materialise_due(AT_NINE + GRACE, GRACE)
+    tonight = [e for e in store.claim_reminders(AT_NINE + GRACE, GRACE) if e.chat_id == 3]
+    assert tonight and plan(store, tonight, AT_NINE + GRACE) == 0
+
+
+def test_an_evenings_two_checkins_are_claimed_together(store: Store) -> None:
+    """A step-up's side effects and the weekly pain score on one evening: whatever the
+    batch size, one claim takes both, so that they go out as one message."""
+    enrol(store, [1, 2])
+    sunday = datetime(2026, 12, 21, 21, 0, tzinfo=UTC)  # a pain evening
+    evenings = sent_evenings(store, sunday)
+    # Move the step-up check-in onto the pain evening: 3 mg from the 15th, asked 6 days in.
+    assert store.plan_checkins(evenings, sunday, after_days=6, pain_every_days=7, grace=GRACE) == 4
+    first = store.claim_checkins(sunday, limit=1)
+    assert sorted((c.chat_id, c.kind) for c in first) == [(1, "pain"), (1, "side_effects")]
+    second = store.claim_checkins(sunday, limit=1)
+    assert sorted((c.chat_id, c.kind) for c in second) == [(2, "pain"), (2, "side_effects")]
+    assert store.claim_checkins(sunday) == []
+
+
 def test_answers_are_idempotent_checked_and_listed(store: Store) -> None:
     enrol(store, [1, 2])
     plan(store, sent_evenings(store, AT_NINE), AT_NINE)
     (checkin,) = store.checkins_for_chat(1)
     first = store.record_checkin_answer(1, checkin.id, "nausea", AT_NINE, severity="mild")
-    assert first is not None and first.recorded
-    again = store.record_checkin_answer(1, checkin.id, "nausea", AT_NINE, severity="severe")
-    assert again is not None and not again.recorded and again.answer.severity == "mild"
+    assert first is not None and first.recorded and not first.changed
+    same = store.record_checkin_answer(1, checkin.id, "nausea", AT_NINE, severity="mild")
+    assert same is not None and not same.recorded and not same.changed
+    # Another severity corrects the answer in place: still one row.
+    fixed = store.record_checkin_answer(1, checkin.id, "nausea", AT_NINE, severity="bothering")
+    assert fixed is not None and fixed.recorded and fixed.changed
+    assert fixed.answer.id == first.answer.id and fixed.answer.severity == "bothering"
     later = AT_NINE + timedelta(minutes=2)
     severe = store.record_checkin_answer(
         1, checkin.id, "headache", later, severity="severe", user_id=77
     )
     assert severe is not None and severe.recorded
-    # The severe answer brought its event, once, in the same transaction.
+    # The severe answer brought its event, once, in the same transaction: tapped again, or
+    # changed to mild and back to severe, it is still one event for the clinic.
     assert store.record_checkin_answer(1, checkin.id, "headache", later, severity="severe")
+    assert store.record_checkin_answer(1, checkin.id, "headache", later, severity="mild")
+    back = store.record_checkin_answer(1, checkin.id, "headache", later, severity="severe")
+    assert back is not None and back.changed
     (event,) = store.events_for_chat(1)
     assert (event.kind, event.ref, event.user_id) == (
         "severe-side-effect",
         f"{checkin.id}:headache",
         77,
     )
+    # Changed to severe after a milder first answer: the event comes with the change.
+    store.record_checkin_answer(1, checkin.id, "nausea", later, severity="severe")
+    assert [e.ref for e in store.events_for_chat(1)] == [
+        f"{checkin.id}:headache",
+        f"{checkin.id}:nausea",
+    ]
     # Forged or mismatched taps record nothing.
     assert store.record_checkin_answer(2, checkin.id, "sleep", AT_NINE, severity="mild") is None
     assert store.record_checkin_answer(1, checkin.id, "pain", AT_NINE, score=4) is None
@@ -146,13 +193,35 @@ def test_answers_are_idempotent_checked_and_listed(store: Store) -> None:
     assert store.record_checkin_answer(1, checkin.id, "bogus", AT_NINE) is None
     assert store.record_checkin_answer(1, 999_999, "none", AT_NINE) is None
     answers = store.answers_for_checkin(checkin.id)
-    assert [(a.item, a.severity) for a in answers] == [("nausea", "mild"), ("headache", "severe")]
-    between = store.checkin_answers_between(AT_NINE, AT_NINE + timedelta(minutes=1))
+    assert [(a.item, a.severity) for a in answers] == [("nausea", "severe"), ("headache", "severe")]
+    between = store.checkin_answers_between(later, later + timedelta(minutes=1))
     assert [(a.chat_id, a.item, a.local_date, a.kind) for a in between] == [
-        (1, "nausea", STEP_UP_PLUS_3, "side_effects")
+        (1, "nausea", STEP_UP_PLUS_3, "side_effects"),
+        (1, "headache", STEP_UP_PLUS_3, "side_effects"),
     ]
     assert len(store.checkin_answers_for_chat(1)) == 2
     assert store.checkin_answers_for_chat(1, since=STEP_UP_PLUS_3 + timedelta(days=1)) == []
+
+
+def test_taps_at_once_make_one_row_and_one_severe_event(store: Store) -> None:
+    """Four threads tapping and changing the same item together (a double tap, a correction
+    on a second phone): one answer row, one event for the clinic."""
+    enrol(store, [1])
+    plan(store, sent_evenings(store, AT_NINE), AT_NINE)
+    (checkin,) = store.checkins_for_chat(1)
+
+    def work(i: int) -> int:
+        changed = 0
+        for n in range(6):
+            severity = "severe" if (i + n) % 2 else "mild"
+            tap = store.record_checkin_answer(1, checkin.id, "mood", AT_NINE, severity=severity)
+            assert tap is not None
+            changed += tap.changed
+        return changed
+
+    assert sum(run_in_threads(4, work)) > 0
+    assert [a.item for a in store.answers_for_checkin(checkin.id)] == ["mood"]
+    assert [e.ref for e in store.events_for_chat(1)] == [f"{checkin.id}:mood"]
 
 
 def test_pain_scores_are_bounded(store: Store) -> None:

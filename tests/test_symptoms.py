@@ -94,7 +94,7 @@ def test_adherence_never_counts_an_outage_or_tonight() -> None:
         night(6, "sent", "none"),  # tonight, not answered yet
     ]
     today = START + timedelta(days=6)
-    assert [status(n) for n in nights] == [
+    assert [status(n, today) for n in nights] == [
         "taken",
         "missed",
         "not_sent",
@@ -105,6 +105,14 @@ def test_adherence_never_counts_an_outage_or_tonight() -> None:
     ]
     week = adherence(nights, today, 7)
     assert (week.taken, week.counted, week.percent) == (2, 4, 50)
+    # An earlier evening whose send was cut off (it may never have arrived) and a paused one:
+    # shown for what they are, neither counted.
+    earlier = [
+        night(-1, "unknown", "none"),
+        Night(START - timedelta(days=2), Decimal("1.5"), "not_sent", "none", "paused"),
+    ]
+    assert [status(n, today) for n in earlier] == ["no_answer", "paused"]
+    assert adherence([*nights, *earlier], today, 9) == adherence(nights, today, 9)
     assert adherence(nights, today, 2).percent == 100
     assert adherence([], today, 30).percent is None
 
@@ -163,11 +171,30 @@ def test_forged_symptom_callbacks_are_refused(data: str) -> None:
     assert callbacks.decode_symptom(data) is None
 
 
-def test_severe_answers_never_advise_a_dose() -> None:
-    text = ct.severe_html("nausea", "the clinic on 01234", "999").lower()
+PLACES = {"clinic": "the clinic on 01234", "emergency": "999", "crisis": "a crisis line (116 123)"}
+DOSE_ADVICE = ("reduce", "lower your", "increase", "stop taking", "skip", "cut", "halve")
+
+
+@pytest.mark.parametrize("item", ["vivid_dreams", "sleep", "nausea", "headache", "mood"])
+def test_severe_answers_never_advise_a_dose(item: str) -> None:
+    text = ct.severe_html(item, PLACES).lower()
     assert "01234" in text and "999" in text
-    for advice in ("reduce", "lower your", "increase", "stop taking", "skip"):
+    assert ("116 123" in text) == (item == "mood")  # a severe mood change: the crisis line too
+    for advice in DOSE_ADVICE:
         assert advice not in text
+
+
+def test_no_checkin_text_advises_a_dose() -> None:
+    side, pain = checkin("side_effects"), checkin("pain")
+    texts = [
+        ct.checkin_html(side, then_pain=True),
+        ct.checkin_html(pain, before=ct.recorded_html(side, [])),
+        ct.severity_html(side, "nausea"),
+        ct.finished_html(side, []),
+    ]
+    for text in texts:
+        for advice in DOSE_ADVICE:
+            assert advice not in text.lower(), (advice, text)
 
 
 def six_month_plan() -> Regimen:
@@ -252,3 +279,19 @@ def test_the_bot_starts_without_importing_matplotlib() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_a_paused_patients_chart_says_so_and_shows_the_paused_evenings() -> None:
+    reg = regimen()
+    paused = [
+        Night(START + timedelta(days=n), Decimal("1.5"), "not_sent", "none", "paused")
+        for n in range(3, 6)
+    ]
+    late = Night(START + timedelta(days=6), Decimal("1.5"), "not_sent", "none", "late")
+    today = START + timedelta(days=6)
+    data = chart_data(reg, [*paused, late], [], today, state="paused")
+    assert data.title == "Your plan: Standard (reminders paused)"
+    assert data.paused == tuple(n.evening for n in paused)  # an outage is not a pause
+    assert not data.taken and not data.missed
+    assert decoded_size(render_png(data)) == (1200, 840)
+    assert chart_data(reg, [], [], today).title == "Your plan: Standard"

@@ -4,6 +4,7 @@ fixed clock; the dispatch is called with `now`, as the reminders' job does."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import shutil
@@ -84,6 +85,9 @@ async def step_up_checkin(bot: RunningBot) -> Any:
         "sendMessage", sent_to(USER), count=2, since=mark
     )
     assert "Week 3 of 4: 3 mg" in reminder.params["text"]
+    # The reminder rings; the check-in just after it comes silently: one alert an evening.
+    assert not reminder.params.get("disable_notification")
+    assert checkin.params["disable_notification"] is True
     return checkin
 
 
@@ -122,16 +126,19 @@ async def test_a_checkin_after_a_step_up_double_tap_and_a_severe_side_effect(
     answer, listed = await tap(bot, mild, message)
     assert answer["text"] == "Recorded"
     assert "Nausea or bloating: Mild" in listed["text"]
-    assert "Nausea or bloating" not in [label for label, _ in buttons(listed)]
+    # The answered item keeps its button, showing the answer, so that it can be changed.
+    assert "🟢 Nausea or bloating: Mild" in [label for label, _ in buttons(listed)]
     # A double tap (the same button again) records nothing more.
     again, _ = await tap(bot, mild, message)
     assert again["text"] == "Already recorded"
-    # A forged tap with another severity for the same item changes nothing either.
-    forged = callbacks.symptom(row.id, "n3")
-    third, _ = await tap(bot, forged, message)
-    assert third["text"] == "Already recorded"
+    # Changing it: the same row, updated in place.
+    _, severity = await tap(bot, data_for(listed, "Nausea"), message)
+    assert "Recorded so far: Mild." in severity["text"]
+    changed, listed = await tap(bot, data_for(severity, "Bothering"), message)
+    assert changed["text"] == "Changed"
+    assert "Nausea or bloating: Bothering me" in listed["text"]
     answers = bot.store.answers_for_checkin(row.id)
-    assert [(a.item, a.severity) for a in answers] == [("nausea", "mild")]
+    assert [(a.item, a.severity) for a in answers] == [("nausea", "bothering")]
     assert bot.store.events_for_chat(USER, ["severe-side-effect"]) == []
 
     # Severe: recorded, an event for the clinic, and the clinic's contact (no dose advice).
@@ -147,17 +154,28 @@ async def test_a_checkin_after_a_step_up_double_tap_and_a_severe_side_effect(
     )
     text = contact.params["text"]
     assert "severe" in text and engine.clinic.placeholders()["clinic"] in text
-    assert "don't change your dose on your own" in text
+    assert "Don't change your dose on your own" in text
+    assert "don't count on me to pass it on" in text  # no false promise that the clinic knows
     (event,) = bot.store.events_for_chat(USER, ["severe-side-effect"])
     assert event.ref == f"{row.id}:headache"
     answers = bot.store.answers_for_checkin(row.id)
-    assert [(a.item, a.severity) for a in answers] == [("nausea", "mild"), ("headache", "severe")]
+    assert [(a.item, a.severity) for a in answers] == [
+        ("nausea", "bothering"),
+        ("headache", "severe"),
+    ]
     # A second severe tap: the guidance again (never lost to a retry), but no second event.
     mark = bot.server.mark()
     again, _ = await tap(bot, data_for(severity, "Severe"), message)
     assert again["text"] == "Already recorded"
     repeated = await bot.server.wait_for("sendMessage", sent_to(USER), since=mark)
     assert repeated.params["text"] == text
+    assert len(bot.store.events_for_chat(USER, ["severe-side-effect"])) == 1
+    # Corrected to mild and back to severe: still one event for the clinic.
+    changed, _ = await tap(bot, data_for(severity, "Mild"), message)
+    assert changed["text"] == "Changed"
+    mark = bot.server.mark()
+    await tap(bot, data_for(severity, "Severe"), message)
+    await bot.server.wait_for("sendMessage", sent_to(USER), since=mark)
     assert len(bot.store.events_for_chat(USER, ["severe-side-effect"])) == 1
 
     answer, done = await tap(bot, callbacks.symptom(row.id, "k"), message)
@@ -242,9 +260,50 @@ async def test_the_weekly_pain_score(bot: RunningBot) -> None:
     answer, edit = await tap(bot, data_for(pain.params, "6"), pain.result)
     assert answer["text"] == "Recorded" and "Pain: <b>6/10</b>" in edit["text"]
     assert "reply_markup" not in edit
-    again, _ = await tap(bot, data_for(pain.params, "7"), pain.result)
+    again, _ = await tap(bot, data_for(pain.params, "6"), pain.result)
     assert again["text"] == "Already recorded"
-    assert [a.score for a in bot.store.checkin_answers_for_chat(USER)] == [6]
+    # A quick second tap on another score (the old keyboard) corrects it: still one row.
+    fixed, _ = await tap(bot, data_for(pain.params, "7"), pain.result)
+    assert fixed["text"] == "Changed"
+    assert [a.score for a in bot.store.checkin_answers_for_chat(USER)] == [7]
+
+
+async def test_an_evening_with_both_checkins_sends_one_message(bot: RunningBot) -> None:
+    """Three days into 3 mg is also the plan's 7th evening (a pain score's): one message,
+    the side effects first, then the pain score in the same message."""
+    enrol(bot)
+    bot.store.save_regimen(
+        USER,
+        Regimen.from_plan(BOOK.plans["standard"], date(2026, 11, 14), time(21), "Europe/London"),
+        NOON,
+    )
+    evening = datetime(2026, 12, 4, 21, 0, tzinfo=UTC)  # the 21st evening; 3 mg from the 28th
+    set_clock(bot, evening)
+    services = services_of(bot)
+    reminders = dataclasses.replace(services.config.reminders, checkin_after_days=6)
+    services.config = dataclasses.replace(services.config, reminders=reminders)
+    mark = bot.server.mark()
+    report = await dispatch(services, evening)
+    assert report.checkins == {"sent": 2}  # two check-ins ...
+    _, checkin = await bot.server.wait_for_all("sendMessage", sent_to(USER), count=2, since=mark)
+    assert not [c for c in bot.server.calls[mark:] if c.method == "sendMessage"][2:]  # one message
+    assert "How is 3 mg going?" in checkin.params["text"]
+    assert "weekly pain score" in checkin.params["text"]
+    rows = bot.store.checkins_for_chat(USER)
+    assert sorted(r.kind for r in rows) == ["pain", "side_effects"]
+    assert {r.message_id for r in rows} == {checkin.result["message_id"]}
+    message = checkin.result
+    _, pain = await tap(bot, data_for(checkin.params, "None of these"), message)
+    assert "None of these" in pain["text"] and "How has your pain been" in pain["text"]
+    assert [label for label, _ in buttons(pain)] == [str(n) for n in range(11)]
+    answer, done = await tap(bot, data_for(pain, "3"), message)
+    assert answer["text"] == "Recorded" and "reply_markup" not in done
+    assert "None of these" in done["text"] and "Pain: <b>3/10</b>" in done["text"]
+    answers = bot.store.checkin_answers_for_chat(USER)
+    assert sorted((a.kind, a.item, a.score) for a in answers) == [
+        ("pain", "pain", 3),
+        ("side_effects", "none", None),
+    ]
 
 
 async def test_checkins_can_be_turned_off_and_on(bot: RunningBot) -> None:
@@ -274,20 +333,30 @@ async def test_history_counts_what_the_patient_could_answer(bot: RunningBot) -> 
         assert evening is not None
         if day in outcomes:
             bot.store.record_outcome(USER, evening.id, outcomes[day], now)  # type: ignore[arg-type]
-    set_clock(bot, datetime(2026, 12, 7, 12, 0, tzinfo=UTC))
-    await dispatch(services, datetime(2026, 12, 7, 12, 0, tzinfo=UTC))  # 6 Dec becomes missed
+    # 7 Dec: the process died mid-send; the reminder may or may not have arrived (unknown).
+    seventh = datetime(2026, 12, 7, 21, 0, tzinfo=UTC)
+    bot.store.materialise_due(seventh, timedelta(hours=2))
+    assert [e.evening for e in bot.store.claim_reminders(seventh, timedelta(hours=2))] == [
+        date(2026, 12, 7)
+    ]
+    assert bot.store.recover_sending(seventh + timedelta(seconds=1)) == 1
+    noon = datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
+    set_clock(bot, noon)
+    await dispatch(services, noon)  # 6 Dec becomes missed; 7 Dec stays without an outcome
     # 4 December was the plan's 7th evening, a pain score's; with no reminder, none was asked.
     assert bot.store.checkins_for_chat(USER) == []
     call = await command(bot, "/history")
     text = call.params["text"]
     lines = text.splitlines()
+    assert "Mon 7 Dec · 1.5 mg · ❔ no answer (not counted)" in lines
     assert "Sun 6 Dec · 1.5 mg · ❌ missed" in lines
     assert "Sat 5 Dec · 1.5 mg · ✅ taken" in lines
-    assert "Fri 4 Dec · 1.5 mg · ⚪ not sent" in lines
+    assert "Fri 4 Dec · 1.5 mg · ⚪ no reminder sent" in lines
     assert "Thu 3 Dec · 1.5 mg · ⏭ skipped" in lines
-    # Reminders began on 1 December (set up that day); 1-3, 5 and 6 Dec count: 3 taken of 5.
-    # The outage on the 4th does not count against the patient.
-    assert "last 7 days: <b>60%</b> (3 of 5)" in text
+    # Reminders began on 1 December (set up that day). The outage on the 4th and the unknown
+    # delivery on the 7th do not count against the patient. Last 7 days (2-8 Dec): 2, 3, 5
+    # and 6 count, 2 taken; last 30: 1-3, 5 and 6, 3 taken.
+    assert "last 7 days: <b>50%</b> (2 of 4)" in text
     assert "last 30 days: <b>60%</b> (3 of 5)" in text
 
 
@@ -372,3 +441,27 @@ async def test_forget_deletes_every_checkin_row(bot: RunningBot) -> None:
     )
     stale = await bot.server.wait_for("answerCallbackQuery", since=mark)
     assert "no longer works" in stale.params["text"]
+
+
+async def test_a_patients_evening_is_their_local_evening(bot: RunningBot) -> None:
+    """New York: the reminder of Friday 4 December goes at 21:00 local (02:00 UTC on the
+    5th); a tap at 01:00 local and /history at 01:30 still belong to Friday's evening."""
+    bot.store.record_chat(USER, "private", NOON, started=True)
+    regimen = Regimen.from_plan(BOOK.plans["standard"], STEP_UP_START, time(21), "America/New_York")
+    bot.store.save_regimen(USER, regimen, NOON)
+    nine = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
+    set_clock(bot, nine)
+    mark = bot.server.mark()
+    report = await dispatch(services_of(bot), nine)
+    assert report.checkins == {"sent": 1}
+    _, checkin = await bot.server.wait_for_all("sendMessage", sent_to(USER), count=2, since=mark)
+    (row,) = bot.store.checkins_for_chat(USER)
+    assert row.local_date == date(2026, 12, 4)
+    set_clock(bot, datetime(2026, 12, 5, 6, 0, tzinfo=UTC))  # 01:00 in New York
+    await tap(bot, data_for(checkin.params, "None of these"), checkin.result)
+    (answer,) = bot.store.checkin_answers_for_chat(USER)
+    assert answer.local_date == date(2026, 12, 4)
+    set_clock(bot, datetime(2026, 12, 5, 6, 30, tzinfo=UTC))
+    lines = (await command(bot, "/history")).params["text"].splitlines()
+    assert lines[1] == "Fri 4 Dec · 3 mg · ⏳ not answered yet"
+    assert "Fri 4 Dec: None of these" in lines

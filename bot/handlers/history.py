@@ -39,7 +39,7 @@ MYDATA_PRIVATE_ONLY = (
 
 
 def nights(evenings: list[EveningRecord]) -> list[Night]:
-    return [Night(e.evening, e.dose_mg, e.delivery, e.outcome) for e in evenings]
+    return [Night(e.evening, e.dose_mg, e.delivery, e.outcome, e.note) for e in evenings]
 
 
 async def history(update: Update, context: BotContext) -> None:
@@ -72,7 +72,8 @@ async def send_schedule_chart(update: Update, context: BotContext, stored: Store
     evenings = await services.db(store.evenings_for_chat, chat.id, CHART_EVENINGS)
     answers = await services.db(store.checkin_answers_for_chat, chat.id)
     pain = [(a.local_date, a.score) for a in answers if a.kind == "pain" and a.score is not None]
-    data = chart.chart_data(stored.regimen, nights(evenings), pain, today)
+    state = stored.pause.state.value if stored.pause.silent(today) else ""
+    data = chart.chart_data(stored.regimen, nights(evenings), pain, today, state=state)
     png = await asyncio.get_running_loop().run_in_executor(_DRAWER, chart.render_png, data)
     await send_photo(
         update,

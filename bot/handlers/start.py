@@ -7,6 +7,7 @@ from telegram import Update
 from bot import render, texts
 from bot.context import BotContext
 from bot.handlers.common import remember_chat, send_html
+from bot.handlers.enrol import open_link, privacy_consent
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -20,6 +21,8 @@ async def start(update: Update, context: BotContext) -> None:
         [texts.welcome(services.config.clinic)],
         render.examples_keyboard(examples),
     )
+    if context.args:  # a deep link: https://t.me/<bot>?start=<enrolment code>
+        await open_link(update, context, context.args[0])
 
 
 async def help_command(update: Update, context: BotContext) -> None:
@@ -31,3 +34,4 @@ async def privacy(update: Update, context: BotContext) -> None:
     """Say what is stored and how to delete it."""
     days = context.services.config.storage.unanswered_retention_days
     await send_html(update, context, [texts.privacy(days)])
+    await privacy_consent(update, context)

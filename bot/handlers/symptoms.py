@@ -1,26 +1,26 @@
 """Symptom check-ins' buttons (``c:``) and /checkins (turn them off and on).
 
-Taps are idempotent (the store keeps the first answer per item) and belong to the check-in's
-evening. A severe side effect goes through the engine like a typed question, so the safety
-rules answer first when they match; otherwise the patient gets the clinic's contact. Either
-way the store records it as a ``severe-side-effect`` event for the clinic, with the tap.
-Never dosing advice.
+Taps are idempotent (one row per item; tapping another severity changes it in place) and
+belong to the check-in's evening. A severe side effect goes through the engine like a typed
+question, so the safety rules answer first when they match; otherwise the patient gets the
+clinic's contact. Either way the store records it as a ``severe-side-effect`` event for the
+clinic, once per item. Never dosing advice.
 """
 
 from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 
 from bot import callbacks, render
 from bot import checkin_texts as ct
-from bot.context import BotContext
+from bot.context import BotContext, Services
 from bot.handlers.checkin import send_checkin
 from bot.handlers.common import edit_html, remember_chat, send_html
 from bot.texts import STALE_BUTTON
 from knowledge import Status
-from store import UnknownChatError
+from store import CheckinRecord, UnknownChatError
 from store.checkins import CHECKINS_PREFERENCE
 
 log = logging.getLogger(__name__)
@@ -42,21 +42,17 @@ async def symptom_button(update: Update, context: BotContext) -> None:
         return
     if choice.action == "pick" and choice.item is not None and checkin.kind == "side_effects":
         await query.answer()
+        answers = await services.db(store.answers_for_checkin, checkin.id)
+        current = next((a for a in answers if a.item == choice.item), None)
         await edit_html(
             query,
-            ct.severity_html(checkin, choice.item),
+            ct.severity_html(checkin, choice.item, current),
             ct.severity_keyboard(checkin, choice.item),
         )
         return
     if choice.action in ("back", "done"):
         await query.answer()
-        answers = await services.db(store.answers_for_checkin, checkin.id)
-        if choice.action == "done":
-            await edit_html(query, ct.finished_html(checkin, answers))
-        else:
-            await edit_html(
-                query, ct.checkin_html(checkin, answers), ct.checkin_keyboard(checkin, answers)
-            )
+        await _show(query, services, checkin, finished=choice.action == "done")
         return
     assert choice.item is not None
     tap = await services.db(
@@ -72,14 +68,51 @@ async def symptom_button(update: Update, context: BotContext) -> None:
     if tap is None:  # an answer that does not fit this check-in: a forged button
         await query.answer(STALE_BUTTON, show_alert=True)
         return
-    log.debug("symptom check-in tap: kind=%s recorded=%s", checkin.kind, tap.recorded)
-    await query.answer("Recorded" if tap.recorded else "Already recorded")
-    answers = await services.db(store.answers_for_checkin, checkin.id)
-    await edit_html(query, ct.checkin_html(checkin, answers), ct.checkin_keyboard(checkin, answers))
+    log.debug(
+        "symptom check-in tap: kind=%s recorded=%s changed=%s",
+        checkin.kind,
+        tap.recorded,
+        tap.changed,
+    )
+    await query.answer(
+        "Changed" if tap.changed else "Recorded" if tap.recorded else "Already recorded"
+    )
+    await _show(query, services, checkin, finished=choice.item == "none")
     # Answered again on a second tap (or when the inbox retries this update after a failed
     # send): guidance seen twice beats guidance lost. The event was recorded once, with the tap.
     if choice.severity == "severe" and tap.answer.severity == "severe":
         await _severe(update, context, tap.answer.item)
+
+
+async def _show(
+    query: CallbackQuery, services: Services, checkin: CheckinRecord, *, finished: bool
+) -> None:
+    """Redraw the check-in's message as it now stands. An evening's two check-ins share one
+    message: once the side effects are done, the same message asks for the pain score, and
+    the pain score keeps the side effects' record above it."""
+    store = services.require_store()
+    answers = await services.db(store.answers_for_checkin, checkin.id)
+    other = await services.db(store.companion_checkin, checkin)
+    if checkin.kind == "side_effects":
+        pain = other if other is not None and other.kind == "pain" else None
+        if not finished:
+            html = ct.checkin_html(checkin, answers, then_pain=pain is not None)
+            await edit_html(query, html, ct.checkin_keyboard(checkin, answers))
+            return
+        if pain is None:
+            await edit_html(query, ct.finished_html(checkin, answers))
+            return
+        effects = answers
+        checkin, answers = pain, await services.db(store.answers_for_checkin, pain.id)
+    else:
+        effects = await services.db(store.answers_for_checkin, other.id) if other else []
+    # The pain score, alone or below the side effects it was sent with.
+    if answers:
+        await edit_html(query, ct.finished_html(checkin, [*effects, *answers]))
+        return
+    before = ct.recorded_html(checkin, effects) if other is not None else ""
+    html = ct.checkin_html(checkin, answers, before=before)
+    await edit_html(query, html, ct.checkin_keyboard(checkin, answers))
 
 
 async def _severe(update: Update, context: BotContext, item: str) -> None:
@@ -93,7 +126,7 @@ async def _severe(update: Update, context: BotContext, item: str) -> None:
     if reply.checkin is not None:
         await send_checkin(update, context, reply.checkin)
     places = services.engine.clinic.placeholders()
-    await send_html(update, context, [ct.severe_html(item, places["clinic"], places["emergency"])])
+    await send_html(update, context, [ct.severe_html(item, places)])
 
 
 async def checkins(update: Update, context: BotContext) -> None:
