@@ -91,6 +91,7 @@ def write_export(store: Store, since: date, until: date, out: TextIO, *, now: da
     for start in range(0, len(candidates), CHUNK):
         chats = candidates[start : start + CHUNK]
         timelines = store.consent_timelines(chats)
+        store.ensure_pseudonyms(chats, now)
         names = store.staff_names_for(chats)
         answers = _answers(store, chats, since, until)
         with store._read() as conn:
@@ -116,14 +117,11 @@ def write_export(store: Store, since: date, until: date, out: TextIO, *, now: da
             if timeline is None or not timeline.at(row.due_at):
                 continue
             ref, pseudonym = names[row.chat_id]
-            if pseudonym is None:
-                pseudonym = store.pseudonym(row.chat_id, now)
-                names[row.chat_id] = (ref, pseudonym)
             cell = answers.get((row.chat_id, row.evening), {})
             writer.writerow(
                 (
                     ref or "",
-                    pseudonym,
+                    pseudonym or "",
                     row.evening.isoformat(),
                     row.step + 1,
                     row.dose_mg,

@@ -7,12 +7,15 @@ at the event's moment, an export at each evening's.
 
 from __future__ import annotations
 
+import secrets
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .base import StoreBase, _aware
 from .models import ClinicRef, ConsentRow, Pseudonym
@@ -74,6 +77,29 @@ class SharingQueries(StoreBase):
                     select(ConsentRow.chat_id).where(ConsentRow.granted.is_(True)).distinct()
                 )
             )
+
+    def ensure_pseudonyms(self, chat_ids: Sequence[int], now: datetime) -> None:
+        """Give every chat its audit pseudonym (as :meth:`store.audit.AuditQueries.pseudonym`
+        does one at a time), in one write for many chats; existing ones are kept."""
+        _aware(now)
+        with self._read() as conn:
+            have = set(
+                conn.scalars(select(Pseudonym.chat_id).where(Pseudonym.chat_id.in_(list(chat_ids))))
+            )
+        missing = [c for c in chat_ids if c not in have]
+        if not missing:
+            return
+        values = [
+            {"chat_id": c, "pseudonym": f"p-{secrets.token_hex(5)}", "created_at": now}
+            for c in missing
+        ]
+        with self._write() as conn:
+            stmt: Any
+            if conn.dialect.name == "postgresql":
+                stmt = postgresql.insert(Pseudonym).on_conflict_do_nothing()
+            else:
+                stmt = sqlite.insert(Pseudonym).on_conflict_do_nothing()
+            conn.execute(stmt, values)
 
     def staff_names_for(self, chat_ids: Sequence[int]) -> dict[int, tuple[str | None, str | None]]:
         """(clinic reference, pseudonym) of each chat, where they exist (none is made here)."""

@@ -146,6 +146,7 @@ async def test_export_sends_the_spec_columns_for_consenting_evenings(
     for row in body:
         chat_id = int(row["clinic_ref"].removeprefix("MRN-"))
         assert row["pain"] == pain.get((chat_id, row["evening"]), "")
+        assert row["pseudonym"] == bot.store.pseudonym(chat_id, NOW)  # as in the audit log
     assert str(sent.params.get("caption", "")).startswith(f"{len(body)} patient-evenings")
     (entry,) = bot.store.audit_entries(action="export")
     assert entry.actor == f"staff:{ADMIN}"
