@@ -24,11 +24,13 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot import logredact, texts
+from bot.alerts import alert_tick
 from bot.broadcasts import TICK_SECONDS, broadcast_tick
 from bot.config import Config, ConfigError, check_database_moved
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.dispatch import reminder_tick
 from bot.errors import error_handler
+from bot.handlers.alerts import alert_button, alerts_command
 from bot.handlers.ask import answer_button, edited_question, question
 from bot.handlers.broadcast import broadcast, broadcast_button, broadcast_reply
 from bot.handlers.broadcast_list import broadcast_stop_button, broadcasts
@@ -51,11 +53,14 @@ from bot.handlers.reminders import (
 from bot.handlers.sources import sources
 from bot.handlers.staff import join, staff_button, staff_command
 from bot.handlers.start import help_command, privacy, start
+from bot.handlers.stats import export, reload_command, stats
 from bot.handlers.symptoms import checkins, symptom_button
 from bot.handlers.topics import topics, topics_button
 from bot.handlers.unknown import LONE_SLASH, unknown_command
 from bot.inbox import InboxRunner
 from bot.jobs import PURGE_EVERY, PURGE_FIRST, purge_inbox, purge_unanswered
+from bot.relay import relay_text
+from bot.reload import RELOAD_EVERY, install_sighup, reload_tick
 from bot.sender import Pace, Sender
 from bot.staff import install_menus
 from knowledge import Engine, KnowledgeError, load
@@ -73,6 +78,7 @@ log = logging.getLogger(__name__)
 CONNECTIONS = 3
 CONCURRENT_UPDATES = CONNECTIONS
 REMINDERS_FIRST = 2.0  # seconds after start: reminders missed while down go out (within grace)
+ALERTS_EVERY = 20.0  # seconds between looks for new alert events and deliveries due
 
 
 async def _post_init(application: BotApplication) -> None:
@@ -177,6 +183,16 @@ def build_application(
     application: BotApplication = builder.build()  # type: ignore[assignment]
     application.bot_data.services = services
 
+    # Staff alerts' relay: a staff member's message being composed, or a patient's reply to a
+    # relayed message, is taken before anything else; other text passes on.
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
+            relay_text,
+        ),
+        group=-3,
+    )
+
     # Staff's typed answers to /broadcast's prompts (the message, the time); anything else,
     # and anything from patients, passes on.
     broadcast_input = filters.TEXT | filters.PHOTO | filters.Document.PDF
@@ -234,6 +250,11 @@ def build_application(
     application.add_handler(CommandHandler("broadcast", broadcast))
     application.add_handler(CommandHandler("broadcasts", broadcasts))
     application.add_handler(CommandHandler("updates", updates))
+    # Staff alerts and reports (issue #11): staff only, deny by default (bot/staff.py).
+    application.add_handler(CommandHandler("alerts", alerts_command))
+    application.add_handler(CommandHandler("stats", stats))
+    application.add_handler(CommandHandler("export", export))
+    application.add_handler(CommandHandler("reload", reload_command))
     # Last among the message handlers: any other command, and a message that is only "/", get
     # a pointer to /help ("/ what is ldn" is a question, above).
     application.add_handler(
@@ -253,6 +274,7 @@ def build_application(
     application.add_handler(CallbackQueryHandler(enrolment_button, pattern=r"^e:"))
     application.add_handler(CallbackQueryHandler(broadcast_stop_button, pattern=r"^b:stop:"))
     application.add_handler(CallbackQueryHandler(broadcast_button, pattern=r"^b:"))
+    application.add_handler(CallbackQueryHandler(alert_button, pattern=r"^l:"))
     application.add_handler(CallbackQueryHandler(stale_button))
 
     application.add_error_handler(error_handler)
@@ -280,6 +302,21 @@ def build_application(
         interval=TICK_SECONDS,
         first=REMINDERS_FIRST,
         name="broadcasts",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    # Staff alerts from new events, and their deliveries; reload requests from the store.
+    application.job_queue.run_repeating(
+        alert_tick,
+        interval=ALERTS_EVERY,
+        first=REMINDERS_FIRST,
+        name="alerts",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    application.job_queue.run_repeating(
+        reload_tick,
+        interval=RELOAD_EVERY,
+        first=REMINDERS_FIRST,
+        name="reload",
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
     return application
@@ -362,6 +399,7 @@ async def serve(application: BotApplication) -> None:
     async with application:
         assert application.post_init is not None and application.post_shutdown is not None
         await application.post_init(application)
+        install_sighup(application)
         await application.start()
         runner = InboxRunner(application, slots=CONCURRENT_UPDATES)
         await runner.start()

@@ -14,6 +14,8 @@
     c:<checkin-id>:<choice>    a symptom check-in: a side effect's letter (d s n h m), then
                                with its severity (d1 mild, d2 bothering, d3 severe); x none;
                                p<0-10> a pain score; b back to the list; k done
+    l:<alert-id>:<a|k|m>       a staff alert's Acknowledge (a; k from the /alerts list) or
+                               Message patient (m);  l:<relay-id>:x  cancel that message
 
 Never patient data; every value fits Telegram's 64-byte limit because ids are <= 40 chars.
 """
@@ -23,8 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Action = Literal["a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b", "c"]
-_ACTIONS: frozenset[str] = frozenset({"a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b", "c"})
+Action = Literal["a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b", "c", "l"]
+_ACTIONS: frozenset[str] = frozenset(
+    {"a", "q", "t", "f", "s", "r", "p", "w", "x", "e", "b", "c", "l"}
+)
 CHECKIN_HELP = "h"
 CHECKIN_OK = "o"
 MAX_BYTES = 64
@@ -117,3 +121,32 @@ def decode(data: str | None) -> Callback | None:
     if action not in _ACTIONS:
         return None
     return Callback(action, value)  # type: ignore[arg-type]
+
+
+# -- staff alerts (issue #11) ---------------------------------------------------------------
+
+ALERT_ACK = "a"
+ALERT_LISTED_ACK = "k"
+ALERT_MESSAGE = "m"
+RELAY_CANCEL = "x"
+_ALERT_CHOICES = frozenset({ALERT_ACK, ALERT_LISTED_ACK, ALERT_MESSAGE, RELAY_CANCEL})
+
+
+def alert(number: int, choice: str) -> str:
+    """An alert's button (or, with x, a relay's cancel button): the row's id and the choice."""
+    if choice not in _ALERT_CHOICES:
+        raise ValueError(f"unknown alert choice {choice!r}")
+    return Callback("l", f"{number}:{choice}").encode()
+
+
+def decode_alert(data: str | None) -> tuple[int, str] | None:
+    """(id, choice) of an alert button, or None when malformed."""
+    decoded = decode(data)
+    if decoded is None or decoded.action != "l":
+        return None
+    number, sep, choice = decoded.value.partition(":")
+    if not sep or not number.isascii() or not number.isdigit() or len(number) > 18:
+        return None
+    if choice not in _ALERT_CHOICES:
+        return None
+    return int(number), choice

@@ -19,6 +19,7 @@ from typing import TextIO
 from bot import texts
 from bot.config import Config, ConfigError, check_database_moved, load_config
 from bot.console import HELP_WORDS, OK_WORDS, render_text
+from bot.report_cli import add_commands as add_report_commands
 from knowledge import Engine, KnowledgeError, Reply, Status, load
 from reminders import PlanError
 from store import StoreError
@@ -356,6 +357,7 @@ def parser() -> argparse.ArgumentParser:
     from bot.staff_cli import add_commands as add_staff_commands
 
     add_staff_commands(command, CONFIG_HELP)
+    add_report_commands(command)
     return p
 
 

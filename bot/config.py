@@ -110,6 +110,7 @@ class StaffConfig:
     staff: tuple[int, ...] = ()
     invite_hours: int = 24  # a /join code expires after this long
     enrolment_days: int = 14  # an enrolment link expires after this long
+    alert_to: tuple[int, ...] = ()  # who gets staff alerts; empty: every staff member
 
 
 @dataclass(frozen=True)
@@ -434,7 +435,8 @@ def _staff(data: dict[str, Any], where: str) -> StaffConfig:
         raise ConfigError(f"{where}: [staff] invite_hours must be between 1 and 720")
     if not 1 <= days <= 365:
         raise ConfigError(f"{where}: [staff] enrolment_days must be between 1 and 365")
-    return StaffConfig(admins, staff, hours, days)
+    alert_to = _user_ids(where, "alert_to", raw.get("alert_to", []))
+    return StaffConfig(admins, staff, hours, days, alert_to)
 
 
 def load_config(path: Path | str | None) -> Config:

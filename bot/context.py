@@ -47,6 +47,7 @@ class Services:
     plans: PlanBook | None = None
     reminders_recovered: bool = False  # the first reminder tick after start has swept
     broadcasts_recovered: bool = False  # the same for the broadcast outbox
+    reload_seen: int | None = None  # the newest reload request this process has looked at
     _seen: OrderedDict[int, datetime] = field(default_factory=OrderedDict)
     _bulk_lock: ProcessLock | None = None
 

@@ -8,8 +8,14 @@ STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
     ("enrol", "Staff: make a one-time enrolment link"),
     ("broadcast", "Staff: send a message to patients"),
     ("broadcasts", "Staff: recent broadcasts and their counts"),
+    ("alerts", "Staff: open alerts about consenting patients"),
+    ("stats", "Staff: patients, adherence, side effects, alerts"),
 )
-ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (("staff", "Admin: list, invite and remove staff"),)
+ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("staff", "Admin: list, invite and remove staff"),
+    ("export", "Admin: adherence and check-ins as a CSV file"),
+    ("reload", "Admin: reload the knowledge base and plans"),
+)
 
 JOINED = "Welcome to the clinic team: you are now {role}. Your staff commands are in the menu."
 JOIN_EXPIRED = "This invitation has expired. Please ask an admin for a new one."

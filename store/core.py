@@ -6,6 +6,7 @@ Each domain keeps its queries in its own module (:mod:`store.chats`, :mod:`store
 
 from __future__ import annotations
 
+from .alerts import AlertQueries
 from .audit import AuditQueries
 from .broadcasts import BroadcastQueries
 from .chats import ChatQueries
@@ -19,7 +20,10 @@ from .inbox import InboxQueries
 from .outbox import OutboxQueries
 from .patients import PatientQueries
 from .regimens import RegimenQueries
+from .relays import RelayQueries
 from .reminders import ReminderQueries
+from .reports import ReportQueries
+from .sharing import SharingQueries
 from .staff import StaffQueries
 
 
@@ -39,6 +43,10 @@ class Store(
     EnrolmentQueries,
     BroadcastQueries,
     OutboxQueries,
+    AlertQueries,
+    RelayQueries,
+    ReportQueries,
+    SharingQueries,
 ):
     """The bot's database. Thread-safe: each call uses its own pooled connection.
 

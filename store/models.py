@@ -585,3 +585,107 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     note: Mapped[str | None] = mapped_column(String(16))
+
+
+# -- staff alerts, relays and reloads (issue #11) --------------------------------------------
+
+# /stats reads every patient's evenings of a date range: a covering index, so the adherence
+# figures scan the range rather than the whole table.
+Index("ix_evenings_evening_outcome", EveningRow.evening, EveningRow.outcome)
+
+ALERT_STATES: Final = ("open", "acknowledged", "withheld")
+ALERT_DELIVERY_STATES: Final = ("pending", "sending", "sent", "blocked")
+RELAY_STATES: Final = ("composing", "sent", "cancelled")
+RELOAD_STATES: Final = ("pending", "done", "failed")
+
+
+@chat_linked()
+class AlertRow(Base):
+    """One event turned into a staff alert: unique per event, so a restart or a second process
+    never makes two. ``withheld`` when the patient had not agreed to share at the event's time:
+    the row only marks the event as looked at, and is never shown. No words, only the event's
+    kind and an opaque detail (a safety kind, a check-in item)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint(_in("state", ALERT_STATES), name="state"),
+        Index(None, "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(String(12))
+    acknowledged_by: Mapped[int | None] = mapped_column(BigInteger)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AlertDeliveryRow(Base):
+    """An alert's message to one staff member, claimed like a reminder (pending -> sending ->
+    sent); a send that failed goes back to pending with a later ``next_attempt_at``. About
+    staff, not the patient: it goes with its alert (ON DELETE CASCADE), so /forget removes it
+    and /mydata does not show a patient whom the clinic's alerts went to."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "staff_id"),
+        CheckConstraint(_in("state", ALERT_DELIVERY_STATES), name="state"),
+        Index(None, "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(
+        _ID, ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    staff_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+@chat_linked()
+class RelayRow(Base):
+    """A staff member's message to a patient through the bot: ``composing`` until their next
+    text, then ``sent``; the patient's replies to it come back while ``reply_until`` lasts.
+    A row, not memory, so a restart or another process carries on. Never the text."""
+
+    __tablename__ = "relays"
+    __table_args__ = (
+        CheckConstraint(_in("state", RELAY_STATES), name="state"),
+        Index(None, "staff_id", "state"),
+        Index(None, "chat_id", "patient_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)  # the patient's
+    staff_id: Mapped[int] = mapped_column(BigInteger)
+    alert_id: Mapped[int | None] = mapped_column(_ID)
+    state: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    compose_until: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    patient_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    reply_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    replies: Mapped[int] = mapped_column(Integer)
+
+
+class ReloadRequestRow(Base):
+    """A request to reload the knowledge base and plans (``ldn-bot reload``, /reload): every
+    running process applies each new one; the result says what the files gave."""
+
+    __tablename__ = "reload_requests"
+    __table_args__ = (CheckConstraint(_in("state", RELOAD_STATES), name="state"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    requested_by: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(8))
+    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    result: Mapped[str | None] = mapped_column(Text)

@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from reminders import Action, due
 
+from .alerts import record_missed_runs
 from .base import StoreBase, _aware
 from .models import Chat, EveningRow, FollowupRow, RegimenRow
 from .records import (
@@ -278,17 +279,19 @@ class ReminderQueries(StoreBase):
         if not self._exists(closing):
             return 0
         with self._write() as conn:
-            return int(
-                conn.execute(
-                    update(EveningRow)
-                    .where(
-                        EveningRow.delivery == "sent",
-                        EveningRow.outcome == "none",
-                        EveningRow.ends_at <= now,
-                    )
-                    .values(outcome="missed", outcome_at=now)
-                ).rowcount
-            )
+            closed = conn.execute(
+                update(EveningRow)
+                .where(
+                    EveningRow.delivery == "sent",
+                    EveningRow.outcome == "none",
+                    EveningRow.ends_at <= now,
+                )
+                .values(outcome="missed", outcome_at=now)
+                .returning(EveningRow.chat_id, EveningRow.evening)
+            ).all()
+            # The third missed evening in a row is an event for the staff alerts.
+            record_missed_runs(conn, [(row.chat_id, row.evening) for row in closed], now)
+            return len(closed)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -65,6 +65,11 @@ EXPECTED_TABLES = {
     "enrolment_pending",
     "broadcasts",
     "broadcast_outbox",
+    # alerts (issue #11)
+    "alerts",
+    "alert_deliveries",
+    "relays",
+    "reload_requests",
 }
 
 T = TypeVar("T")

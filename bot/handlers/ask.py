@@ -9,6 +9,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, MessageEntityType
 
 from bot import callbacks, render, texts
+from bot.alerts import note_safety_answer
 from bot.context import BotContext
 from bot.handlers.checkin import send_checkin
 from bot.handlers.common import edit_html, remember_chat, send_html
@@ -66,6 +67,8 @@ async def question(update: Update, context: BotContext) -> None:
         _keyboard(reply),
         urgent=reply.status is Status.SAFETY,
     )
+    if reply.status is Status.SAFETY:
+        await note_safety_answer(update, context, reply.entry_id)
     try:
         await remember_chat(update, context)
         if _worth_keeping(reply):
@@ -86,6 +89,7 @@ async def edited_question(update: Update, context: BotContext) -> None:
     if reply.status is Status.SAFETY:
         log.info("edited message answered: status=safety entry=%s", reply.entry_id)
         await send_html(update, context, render.reply_html(reply), urgent=True)
+        await note_safety_answer(update, context, reply.entry_id)
     elif reply.checkin is not None:
         await send_checkin(update, context, reply.checkin)
 
