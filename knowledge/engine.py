@@ -125,7 +125,7 @@ class Engine:
         if rule is not None:
             return self._safety_reply(question, rule)
         reply = self._ordinary(question, folded, safety.set_aside)
-        answered = reply.status is Status.ANSWER
+        answered = reply.status is Status.ANSWER and not reply.tie_break
         # A rule's terms, but negated, in the distant past or in general: a check-in of that
         # kind with the ordinary answer, not the full safety answer; the rule knows the kind
         # better than the signal. Not when the knowledge base answers outright ("is LDN an
@@ -146,7 +146,8 @@ class Engine:
             return None
         if safety.personal:
             return safety.near.id
-        answered = self._ordinary(question, folded, safety.set_aside).status is Status.ANSWER
+        reply = self._ordinary(question, folded, safety.set_aside)
+        answered = reply.status is Status.ANSWER and not reply.tie_break
         return None if answered else safety.near.id
 
     def ordinary(self, question: str) -> Reply:
@@ -261,7 +262,8 @@ class Engine:
         if self.reranker is not None and ranked and not shared and normalised:
             chosen = self._rerank(self.reranker, ranked, chosen, normalised)
         if chosen is not None:
-            return self._answer(question, chosen.entry, chosen.score)
+            reply = self._answer(question, chosen.entry, chosen.score)
+            return reply if answer else replace(reply, tie_break=True)
         if ranked and best >= t.clarify:
             if shared:
                 close = [s for s in ranked if s.specific and s.score >= t.clarify]
