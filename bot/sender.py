@@ -14,7 +14,9 @@ send (:class:`Delivery`):
 
 Lanes: interactive replies and button answers go first; bulk sends (reminders, nudges,
 check-ins, broadcasts) come after and use their own HTTP connections (``bulk_bot``), so a
-burst never takes the connections replies need.
+burst never takes the connections replies need. ``sendMessage`` goes through each lane's
+:class:`~bot.botapi.BotApi` when given (a JSON body on the lane's own client, errors raised as
+PTB raises them); any other call through the lane's PTB ``Bot``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
+
+from bot.botapi import BotApi
 
 log = logging.getLogger(__name__)
 
@@ -255,9 +259,12 @@ class Sender:
         jitter: Callable[[], float] = random.random,
         pace: Pace | None = None,
         connections: tuple[int, int] = (3, 8),
+        api: BotApi | None = None,
+        bulk_api: BotApi | None = None,
     ) -> None:
         self.bot = bot
         self.bulk_bot = bulk_bot or bot
+        self._api = {Lane.INTERACTIVE: api, Lane.BULK: bulk_api or api}
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._monotonic = monotonic
@@ -271,6 +278,11 @@ class Sender:
             Lane.INTERACTIVE: asyncio.Semaphore(connections[0]),
             Lane.BULK: asyncio.Semaphore(connections[1]),
         }
+
+    async def aclose(self) -> None:
+        """Close the lanes' own HTTP clients (the PTB bots are closed by their owners)."""
+        for api in {id(a): a for a in self._api.values() if a is not None}.values():
+            await api.aclose()
 
     def bot_for(self, lane: Lane) -> Bot:
         return self.bulk_bot if lane is Lane.BULK else self.bot
@@ -353,9 +365,10 @@ class Sender:
         link_preview_options: LinkPreviewOptions | None = None,
     ) -> SendResult:
         """``sendMessage`` through the lane; see :meth:`call`."""
+        api = self._api[lane]
         return await self.call(
             chat_id,
-            lambda bot: bot.send_message(
+            lambda bot: (api or bot).send_message(
                 chat_id=chat_id,
                 text=text,
                 parse_mode=parse_mode,
