@@ -112,6 +112,7 @@ async def _make_sender(application: BotApplication, services: Services) -> Sende
         per_second=config.sending.messages_per_second,
         per_chat_per_second=config.sending.per_chat_per_second,
         enabled=config.telegram.rate_limit,
+        ceiling=config.sending.most_in_any_second,
     )
     return Sender(
         application.bot,

@@ -81,9 +81,10 @@ class SendingConfig:
     """Pacing of messages to Telegram (see bot/sender.py). Counted: sendMessage, sendPhoto,
     sendDocument; edits and button answers are not."""
 
-    messages_per_second: float = 29.0  # overall; Telegram allows about 30
+    messages_per_second: float = 29.0  # overall pace: sends this far apart
     per_chat_per_second: float = 1.0  # in any one chat
     bulk_connections: int = 8  # HTTP connections of their own for reminders and broadcasts
+    most_in_any_second: int = 30  # Telegram's limit, kept however late a send arrives
 
 
 @dataclass(frozen=True)
@@ -335,7 +336,13 @@ def _sending(data: dict[str, Any], where: str) -> SendingConfig:
         raise ConfigError(f"{where}: [sending] rates must be positive messages per second")
     if not 1 <= connections <= 64:
         raise ConfigError(f"{where}: [sending] bulk_connections must be 1-64")
-    return SendingConfig(rate, per_chat, connections)
+    most = _typed(
+        where, "sending", "most_in_any_second",
+        raw.get("most_in_any_second", defaults.most_in_any_second), int,
+    )  # fmt: skip
+    if not 1 <= most <= 1000:
+        raise ConfigError(f"{where}: [sending] most_in_any_second must be 1-1000")
+    return SendingConfig(rate, per_chat, connections, most)
 
 
 _REMINDER_LIMITS = {
