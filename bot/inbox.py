@@ -219,6 +219,10 @@ class Dispatcher:
             self._failed.append(attempt.update_id)
         else:
             self._done.append(attempt.update_id)
+        if len(self._done) + len(self._failed) + len(self._retry) >= self._slots:
+            # No more than a slot's worth of replies sent and not yet recorded, at any rate of
+            # replies: after a kill -9 only those (and the ones in hand) are sent twice.
+            self._write_now.set()
         self._schedule_flush()
         self._wake.set()
 
@@ -233,10 +237,10 @@ class Dispatcher:
             while self._has_results():
                 # Gather what finishes in the next moment into the same write: a write per
                 # reply cost as much CPU as the reply; a kill -9 replays at most this moment.
-                # Unless the dispatcher is waiting for them: each chat's next update is
-                # claimed only once its previous one is recorded, so with every patient's
-                # next question queued, gathering stalled every slot for the whole moment
-                # (a 50 ms gap in replies per round of claims, measured from outside).
+                # Unless a slot's worth has gathered, or the dispatcher is waiting for them:
+                # each chat's next update is claimed only once its previous one is recorded,
+                # so with every patient's next question queued, gathering stalled every slot
+                # for the whole moment (a 50 ms gap in replies per round of claims).
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._write_now.wait(), timeout=RESULTS_EVERY)
                 self._write_now.clear()
