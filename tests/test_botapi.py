@@ -260,3 +260,22 @@ def test_a_proxy_in_the_environment_gets_httpx(monkeypatch: pytest.MonkeyPatch) 
     for name in ("https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     assert isinstance(open_wire(url, connections=1, timeouts=Timeouts()), StreamWire)
+
+
+async def test_behind_a_proxy_httpx_carries_the_same_calls_and_errors() -> None:
+    async with FakeBotApi(token=TOKEN) as server:
+        bot = ptb_bot(server.base_url)
+        async with bot:
+            wire = HttpxWire(bot.base_url, connections=2, timeouts=Timeouts())
+            api = BotApi(bot, connections=2, wire=wire)
+            try:
+                sent = await api.send_message(CHAT, "hi", reply_markup=KEYBOARD)
+                server.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+                ours = await outcome(lambda: api.send_message(CHAT, "hi"))
+                server.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+                ptb = await outcome(lambda: bot.send_message(CHAT, "hi"))
+            finally:
+                await api.aclose()
+        assert sent.message_id == server.bot_messages(CHAT)[0]["message_id"]
+        same_failure(ours, ptb)
+        server.assert_no_violations()
