@@ -106,7 +106,9 @@ class Pacer:
                 continue
             at = max(self._last + self._gap, self._window_free_at(now))
             if at <= now:
-                self._take(chat_id, now)
+                # Spaced from the moment it was due, not from a late wake-up: a busy loop's
+                # lateness must not push every later moment back (at most two go together).
+                self._take(chat_id, max(at, now - self._gap))
                 return
             if lane is Lane.INTERACTIVE and at < math.inf:
                 self._take(chat_id, at)  # jumps every bulk send still waiting
