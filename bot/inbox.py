@@ -219,9 +219,10 @@ class Dispatcher:
             self._failed.append(attempt.update_id)
         else:
             self._done.append(attempt.update_id)
-        if len(self._done) + len(self._failed) + len(self._retry) >= self._slots:
-            # No more than a slot's worth of replies sent and not yet recorded, at any rate of
-            # replies: after a kill -9 only those (and the ones in hand) are sent twice.
+        if len(self._done) + len(self._failed) + len(self._retry) >= 2 * self._slots:
+            # Few replies sent and not yet recorded, at any rate of replies: after a kill -9
+            # only those (and the ones in hand) are sent twice. Two slots' worth: a write
+            # per slot's worth cost a quarter of a reply's CPU (bench/bench_outside.py).
             self._write_now.set()
         self._schedule_flush()
         self._wake.set()
@@ -237,7 +238,7 @@ class Dispatcher:
             while self._has_results():
                 # Gather what finishes in the next moment into the same write: a write per
                 # reply cost as much CPU as the reply; a kill -9 replays at most this moment.
-                # Unless a slot's worth has gathered, or the dispatcher is waiting for them:
+                # Unless two slots' worth have gathered, or the dispatcher is waiting for them:
                 # each chat's next update is claimed only once its previous one is recorded,
                 # so with every patient's next question queued, gathering stalled every slot
                 # for the whole moment (a 50 ms gap in replies per round of claims).

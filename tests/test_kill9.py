@@ -18,6 +18,6 @@ async def test_kill_9_mid_burst_loses_nothing(tmp_path: Path) -> None:
     assert result.answered_at_kill >= 40
     assert result.lost == 0
     # In flight at the kill: the updates being handled, those handled and not yet written
-    # (written once a slot's worth gathers, or after RESULTS_EVERY, 50 ms) and the write
+    # (written once two slots' worth gather, or after RESULTS_EVERY, 50 ms) and the write
     # under way: a few slots' worth.
     assert result.duplicated <= 3 * CONCURRENT_UPDATES, result
