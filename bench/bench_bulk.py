@@ -153,9 +153,13 @@ def main() -> None:
     parser.add_argument("--ask-every", type=float, default=0.5)
     parser.add_argument("--server-limit", type=int, default=30, help="0: the server has none")
     parser.add_argument("--no-pace", action="store_true", help="the sender does not pace")
+    parser.add_argument(
+        "--plain", action="store_true", help="16 sends in flight instead of the reminders' dispatch"
+    )
     args = parser.parse_args()
+    source = plain_bulk if args.plain else None
     asyncio.run(
-        main_async(args.patients, args.ask_every, plain_bulk, args.server_limit, not args.no_pace)
+        main_async(args.patients, args.ask_every, source, args.server_limit, not args.no_pace)
     )
 
 

@@ -6,12 +6,19 @@ harness queues 600 questions from 50 users at once and times until every reply i
 
 This is how an outsider measures; bench/bench_bot.py runs the bot inside its own process
 with rounds of one message per user, which is kinder to it (see the closing notes).
+
+Three bots take turns in each run: the bare echo bot the issue names (it replies with the
+question's few bytes), the same echo bot replying with an answer-sized HTML message and a
+keyboard (what the LDN bot sends), and the LDN bot. Each line also gives the CPU time the bot's
+process and the fake server's process spent per reply: on a 2-core machine the server's share
+is part of what a bot's rate measures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -52,16 +59,30 @@ def write_config(tmp: Path, server: RemoteServer, level: str) -> Path:
     return path
 
 
-async def run_once(kind: str, questions: list[str], users: int, per_user: int, level: str) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+KINDS = ("echo", "echo-sized", "ldn")
+
+
+async def run_once(
+    kind: str, questions: list[str], users: int, per_user: int, level: str
+) -> tuple[float, float, float]:
+    """Replies per second, then the bot's and the server's CPU milliseconds per reply."""
     with tempfile.TemporaryDirectory() as tmp_dir, RemoteServer(TOKEN) as server:
         tmp = Path(tmp_dir)
-        if kind == "echo":
+        if kind.startswith("echo"):
             argv = [
                 str(ROOT / "bench" / "echo_bot.py"),
                 TOKEN,
                 server.base_url,
                 server.base_file_url,
             ]
+            if kind == "echo-sized":
+                argv.append("--answer-sized")
         else:
             argv = ["-m", "bot", "run", "--config", str(write_config(tmp, server, level))]
             if PROFILE:
@@ -84,10 +105,15 @@ async def run_once(kind: str, questions: list[str], users: int, per_user: int, l
                 for u in range(users)
             ]
             mark = await asyncio.to_thread(server.call, "mark")
+            server_pid = server.pid
+            cpu = cpu_seconds(process.pid), cpu_seconds(server_pid)
             start = time.perf_counter()
             await asyncio.to_thread(server.call, "push", updates)
             await asyncio.to_thread(server.call, "wait", "sendMessage", len(updates), mark)
-            return len(updates) / (time.perf_counter() - start)
+            rate = len(updates) / (time.perf_counter() - start)
+            bot_ms = (cpu_seconds(process.pid) - cpu[0]) * 1000 / len(updates)
+            server_ms = (cpu_seconds(server_pid) - cpu[1]) * 1000 / len(updates)
+            return rate, bot_ms, server_ms
         finally:
             process.terminate()
             await process.wait()
@@ -95,20 +121,29 @@ async def run_once(kind: str, questions: list[str], users: int, per_user: int, l
 
 async def main_async(repeats: int, level: str) -> None:
     questions = [c.q for c in load_cases(split_files()["tuning"]) if c.expect != "safety"]
-    rates: dict[str, list[float]] = {"echo": [], "ldn": []}
-    ratios = []
+    rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    cpu: dict[str, list[tuple[float, float]]] = {kind: [] for kind in KINDS}
+    ratios: dict[str, list[float]] = {"echo": [], "echo-sized": []}
     for _ in range(repeats):
-        pair = {kind: await run_once(kind, questions, 50, 12, level) for kind in rates}
-        for kind, rate in pair.items():
+        run = {kind: await run_once(kind, questions, 50, 12, level) for kind in KINDS}
+        for kind, (rate, bot_ms, server_ms) in run.items():
             rates[kind].append(rate)
-        ratios.append(pair["ldn"] / pair["echo"])
+            cpu[kind].append((bot_ms, server_ms))
+        for against in ratios:
+            ratios[against].append(run["ldn"][0] / run[against][0])
     for kind, measured in rates.items():
-        print(f"{kind:5} median {statistics.median(measured):6.1f} replies/s  ({measured})")
-    print(
-        f"LDN bot / echo bot, log level {level}: "
-        + ", ".join(f"{r:.2f}x" for r in ratios)
-        + f"; median {statistics.median(ratios):.2f}x"
-    )
+        per_reply = ", ".join(f"{b:.2f}/{s:.2f}" for b, s in cpu[kind])
+        print(
+            f"{kind:10} median {statistics.median(measured):6.1f} replies/s  "
+            f"({', '.join(f'{r:.1f}' for r in measured)}); CPU ms per reply, bot/server: "
+            f"{per_reply}"
+        )
+    for against, measured in ratios.items():
+        print(
+            f"LDN bot / {against} bot, log level {level}: "
+            + ", ".join(f"{r:.2f}x" for r in measured)
+            + f"; median {statistics.median(measured):.2f}x"
+        )
 
 
 def main() -> None:

@@ -74,6 +74,11 @@ class RemoteServer:
         if violations:
             raise AssertionError(f"Bot API violations: {violations}")
 
+    @property
+    def pid(self) -> int:
+        assert self._process.pid is not None
+        return self._process.pid
+
     def call(self, *command: Any) -> Any:
         self._conn.send(command)
         return self._conn.recv()

@@ -25,6 +25,7 @@ from telegram.request import HTTPXRequest
 
 from bot import logredact, texts
 from bot.alerts import alert_tick
+from bot.botapi import BotApi
 from bot.broadcasts import TICK_SECONDS, broadcast_tick
 from bot.config import Config, ConfigError, check_database_moved
 from bot.context import BotApplication, BotContext, BotData, Services
@@ -63,6 +64,7 @@ from bot.relay import relay_text
 from bot.reload import RELOAD_EVERY, install_sighup, reload_tick
 from bot.sender import Pace, Sender
 from bot.staff import install_menus
+from bot.wire import Timeouts
 from knowledge import Engine, KnowledgeError, load
 from reminders import PlanError, load_plans
 from store import Store, StoreError
@@ -108,6 +110,11 @@ async def _make_sender(application: BotApplication, services: Services) -> Sende
     )
     await bulk_bot.initialize()
     services.bulk_bot = bulk_bot
+    # sendMessage, the call nearly every reply and reminder is, goes out through the sender's
+    # own clients (bot/botapi.py, bot/wire.py): a tenth of PTB's and httpx's CPU per message.
+    timeouts = Timeouts(connect=config.telegram.connect_timeout)
+    api = BotApi(application.bot, connections=CONNECTIONS, timeouts=timeouts)
+    bulk_api = BotApi(bulk_bot, connections=config.sending.bulk_connections, timeouts=timeouts)
 
     async def on_blocked(chat_id: int) -> None:
         services.forget_seen(chat_id)
@@ -120,6 +127,7 @@ async def _make_sender(application: BotApplication, services: Services) -> Sende
         per_second=config.sending.messages_per_second,
         per_chat_per_second=config.sending.per_chat_per_second,
         enabled=config.telegram.rate_limit,
+        ceiling=config.sending.most_in_any_second,
     )
     return Sender(
         application.bot,
@@ -128,11 +136,16 @@ async def _make_sender(application: BotApplication, services: Services) -> Sende
         on_blocked=on_blocked,
         pace=pace,
         connections=(CONNECTIONS, config.sending.bulk_connections),
+        api=api,
+        bulk_api=bulk_api,
     )
 
 
 async def _post_shutdown(application: BotApplication) -> None:
     services = application.bot_data.services
+    if services is not None and services.sender is not None:
+        await services.sender.aclose()
+        services.sender = None
     if services is not None and services.bulk_bot is not None:
         await services.bulk_bot.shutdown()
         services.bulk_bot = None

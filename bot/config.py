@@ -82,13 +82,14 @@ class SendingConfig:
     """Pacing of messages to Telegram (see bot/sender.py). Counted: sendMessage, sendPhoto,
     sendDocument; edits and button answers are not."""
 
-    messages_per_second: float = 29.0  # overall; Telegram allows about 30
+    messages_per_second: float = 29.0  # overall pace: sends this far apart
     per_chat_per_second: float = 1.0  # in any one chat
     bulk_connections: int = 8  # HTTP connections of their own for reminders and broadcasts
     # PostgreSQL, several processes: a bulk row still "sending" this long after its claim
     # belongs to a process that died; the next sender recovers it (unknown if its request
     # was attempted, else sent after all).
     claim_lease_seconds: int = 600
+    most_in_any_second: int = 30  # Telegram's limit, kept however late a send arrives
 
 
 @dataclass(frozen=True)
@@ -365,7 +366,19 @@ def _sending(data: dict[str, Any], where: str) -> SendingConfig:
     )  # fmt: skip
     if not 5 <= lease <= 86_400:
         raise ConfigError(f"{where}: [sending] claim_lease_seconds must be 5-86400")
-    return SendingConfig(rate, per_chat, connections, lease)
+    most = _typed(
+        where, "sending", "most_in_any_second",
+        raw.get("most_in_any_second", defaults.most_in_any_second), int,
+    )  # fmt: skip
+    if not 1 <= most <= 1000:
+        raise ConfigError(f"{where}: [sending] most_in_any_second must be 1-1000")
+    return SendingConfig(
+        messages_per_second=rate,
+        per_chat_per_second=per_chat,
+        bulk_connections=connections,
+        claim_lease_seconds=lease,
+        most_in_any_second=most,
+    )
 
 
 _REMINDER_LIMITS = {

@@ -14,7 +14,9 @@ send (:class:`Delivery`):
 
 Lanes: interactive replies and button answers go first; bulk sends (reminders, nudges,
 check-ins, broadcasts) come after and use their own HTTP connections (``bulk_bot``), so a
-burst never takes the connections replies need.
+burst never takes the connections replies need. ``sendMessage`` goes through each lane's
+:class:`~bot.botapi.BotApi` when given (a JSON body on the lane's own client, errors raised as
+PTB raises them); any other call through the lane's PTB ``Bot``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import asyncio
 import logging
 import random
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -43,14 +44,14 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.botapi import BotApi
+from bot.pacing import Lane, Pace, Pacer
+
+__all__ = ["Delivery", "Lane", "Outcome", "Pace", "Pacer", "RetryPolicy", "SendFailed", "Sender"]
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-class Lane(StrEnum):
-    INTERACTIVE = "interactive"
-    BULK = "bulk"
 
 
 class Delivery(StrEnum):
@@ -148,94 +149,6 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-@dataclass(frozen=True, slots=True)
-class Pace:
-    """Telegram's limits as the sender keeps them (``[sending]`` in the config)."""
-
-    per_second: float = 29.0  # overall
-    per_chat_per_second: float = 1.0
-    enabled: bool = True
-
-
-JITTER = 0.02  # seconds between a send's moment and its arrival that the window allows for
-
-
-class Pacer:
-    """Grants each counted send a moment: at most ``per_second`` overall and
-    ``per_chat_per_second`` in one chat; interactive sends go first.
-
-    An interactive send reserves the next free moment at once, so it jumps every bulk send
-    still waiting. A bulk send reserves only a moment that is free *now*, re-checking after
-    each wait, so it never holds a moment that a reply could have had. A 429 pauses the chat,
-    and the lane it came from, for as long as Telegram asks: the other lane goes on.
-    """
-
-    MAX_CHATS = 50_000
-
-    def __init__(
-        self,
-        pace: Pace,
-        *,
-        sleep: Callable[[float], Awaitable[object]],
-        monotonic: Callable[[], float],
-    ) -> None:
-        self.pace = pace
-        self._gap = 1.0 / pace.per_second
-        self._chat_gap = 1.0 / pace.per_chat_per_second
-        self._sleep = sleep
-        self._monotonic = monotonic
-        self._next = 0.0
-        self._granted: deque[float] = deque()  # moments granted in the last second
-        self._per_window = max(1, int(pace.per_second))
-        self._next_in_chat: dict[int, float] = {}
-        self._paused: dict[Lane, float] = {Lane.INTERACTIVE: 0.0, Lane.BULK: 0.0}
-
-    def _earliest(self, chat_id: int, lane: Lane, now: float) -> float:
-        # One moment of catch-up, so that a sender woken a little late does not lose its
-        # moment; and never more than per_second moments in any one second, as Telegram counts.
-        at = max(now - self._gap, self._next, self._next_in_chat.get(chat_id, 0.0))
-        at = max(at, self._paused[lane])
-        granted = self._granted
-        while granted and granted[0] <= at - 1.0:
-            granted.popleft()
-        if len(granted) >= self._per_window:
-            # A second and a little: a request leaves a few milliseconds after its moment,
-            # and Telegram counts when it arrives.
-            at = max(at, granted[len(granted) - self._per_window] + 1.0 + JITTER)
-        return at
-
-    def _reserve(self, chat_id: int, at: float) -> None:
-        sent_at = max(at, self._monotonic())  # a caught-up moment is still sent now
-        self._granted.append(sent_at)
-        self._next = at + self._gap
-        self._next_in_chat[chat_id] = sent_at + self._chat_gap
-        if len(self._next_in_chat) > self.MAX_CHATS:
-            self._next_in_chat = {c: t for c, t in self._next_in_chat.items() if t > at}
-
-    async def wait_turn(self, chat_id: int, lane: Lane) -> None:
-        if not self.pace.enabled:
-            return
-        if lane is Lane.INTERACTIVE:
-            now = self._monotonic()
-            at = self._earliest(chat_id, lane, now)
-            self._reserve(chat_id, at)
-            if at > now:
-                await self._sleep(at - now)
-            return
-        while True:
-            now = self._monotonic()
-            at = self._earliest(chat_id, lane, now)
-            if at <= now:
-                self._reserve(chat_id, at)
-                return
-            await self._sleep(at - now)
-
-    def retry_after(self, chat_id: int, lane: Lane, seconds: float) -> None:
-        until = self._monotonic() + seconds
-        self._next_in_chat[chat_id] = max(self._next_in_chat.get(chat_id, 0.0), until)
-        self._paused[lane] = max(self._paused[lane], until)
-
-
 class Sender:
     """Sends through ``bot`` (interactive) or ``bulk_bot`` (bulk), retrying within bounds.
 
@@ -255,9 +168,12 @@ class Sender:
         jitter: Callable[[], float] = random.random,
         pace: Pace | None = None,
         connections: tuple[int, int] = (3, 8),
+        api: BotApi | None = None,
+        bulk_api: BotApi | None = None,
     ) -> None:
         self.bot = bot
         self.bulk_bot = bulk_bot or bot
+        self._api = {Lane.INTERACTIVE: api, Lane.BULK: bulk_api or api}
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._monotonic = monotonic
@@ -271,6 +187,11 @@ class Sender:
             Lane.INTERACTIVE: asyncio.Semaphore(connections[0]),
             Lane.BULK: asyncio.Semaphore(connections[1]),
         }
+
+    async def aclose(self) -> None:
+        """Close the lanes' own HTTP clients (the PTB bots are closed by their owners)."""
+        for api in {id(a): a for a in self._api.values() if a is not None}.values():
+            await api.aclose()
 
     def bot_for(self, lane: Lane) -> Bot:
         return self.bulk_bot if lane is Lane.BULK else self.bot
@@ -299,8 +220,10 @@ class Sender:
             try:
                 async with self._in_flight[lane]:
                     if counted:
-                        await self.pacer.wait_turn(chat_id, lane)
-                    value = await make(self.bot_for(lane))
+                        async with self.pacer.turn(chat_id, lane):
+                            value = await make(self.bot_for(lane))
+                    else:
+                        value = await make(self.bot_for(lane))
             except TelegramError as exc:
                 error = exc
                 verdict = classify(error)
@@ -355,9 +278,10 @@ class Sender:
     ) -> SendResult:
         """``sendMessage`` through the lane; see :meth:`call`. `silent`: no sound or
         vibration (a message that follows one that just rang)."""
+        api = self._api[lane]
         return await self.call(
             chat_id,
-            lambda bot: bot.send_message(
+            lambda bot: (api or bot).send_message(
                 chat_id=chat_id,
                 text=text,
                 parse_mode=parse_mode,

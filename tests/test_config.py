@@ -200,7 +200,15 @@ BAD_VALUES = [
     ('clinic = "Main Street"\n', "[clinic] must be a table"),
     ('[clinic]\nfax = "555-0100"\n', "unknown key [clinic] fax"),
     ('[weather]\ncity = "Leeds"\n', "unknown section [weather]"),
+    ("[sending]\nmost_in_any_second = 0\n", "[sending] most_in_any_second"),
+    ("[sending]\nmost_in_any_second = 29.5\n", "[sending] most_in_any_second"),
 ]
+
+
+def test_the_most_in_any_second_is_read(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "")).sending.most_in_any_second == 30
+    path = write(tmp_path, "[sending]\nmost_in_any_second = 20\n")
+    assert load_config(path).sending.most_in_any_second == 20
 
 
 @pytest.mark.parametrize(("text", "names"), BAD_VALUES)
