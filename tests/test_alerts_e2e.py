@@ -118,7 +118,12 @@ async def settle(bot: RunningBot, chat_id: int) -> None:
     is out, they are."""
     mark = bot.server.mark()
     bot.server.push_update(factories.command("/help", user_id=chat_id))
-    await bot.server.wait_for("sendMessage", to(chat_id), since=mark)
+    # The /help reply itself: a reply to the earlier update may still be on its way.
+    await bot.server.wait_for(
+        "sendMessage",
+        lambda c: to(chat_id)(c) and "How to use me" in str(c.params.get("text")),
+        since=mark,
+    )
 
 
 async def run_alerts(bot: RunningBot, now: datetime = NOW) -> int:
