@@ -116,6 +116,20 @@ async def _send_to_patient(
         what="sendMessage",
     )
     ref = await services.db(alerts.reference, services, patient_chat_id)
+    if result.delivery is Delivery.BLOCKED:
+        # The patient blocked the bot (or left Telegram): sending again cannot reach them.
+        await services.db(store.relay_delivered, relay_id, None, None)
+        await services.db(store.cancel_relay, relay_id, user.id)
+        log.warning("relayed message not delivered: the patient's chat is blocked")
+        await send_html(
+            update,
+            context,
+            [
+                f"⚠️ {escape(ref)} has blocked the bot or left Telegram, so the message could "
+                "not be delivered (nothing was sent). Please contact them another way."
+            ],
+        )
+        return
     if result.delivery is not Delivery.SENT or result.value is None:
         await services.db(store.relay_delivered, relay_id, None, None)
         log.warning("relayed message not delivered (%s)", result.delivery.value)
