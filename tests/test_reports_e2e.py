@@ -8,20 +8,23 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import zipfile
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot import reports
 from bot.context import Services
 from bot.reload import check_requests
 from knowledge import Engine, load
 from reminders.adherence import adherence
-from store.exports import COLUMNS
+from store.exports import COLUMNS, write_export
 from tests.botharness import TOKEN, RunningBot, running_bot
-from tests.fakebotapi import FakeBotApi
+from tests.fakebotapi import FakeBotApi, factories
 from tests.reportseed import SeedAnswer, SeedEvening, seed_checkins, seed_evenings
 from tests.staffharness import ADMIN, NURSE, say, sqlite_url, staff_config
 
@@ -120,8 +123,6 @@ async def test_export_sends_the_spec_columns_for_consenting_evenings(
     bot, evenings, answers = seeded
     since = date(2026, 11, 1)
     mark = bot.server.mark()
-    from tests.fakebotapi import factories
-
     bot.server.push_update(factories.command(f"/export {since.isoformat()}", user_id=ADMIN))
     sent = await bot.server.wait_for(
         "sendDocument", lambda c: c.params.get("chat_id") == ADMIN, since=mark
@@ -150,6 +151,39 @@ async def test_export_sends_the_spec_columns_for_consenting_evenings(
     assert str(sent.params.get("caption", "")).startswith(f"{len(body)} patient-evenings")
     (entry,) = bot.store.audit_entries(action="export")
     assert entry.actor == f"staff:{ADMIN}"
+
+
+async def test_an_export_over_the_file_limit_is_sent_zipped_or_explained(
+    seeded: tuple[RunningBot, list[SeedEvening], list[SeedAnswer]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bot, _, _ = seeded
+    since = date(2026, 10, 1)
+    plain = io.StringIO()
+    rows = write_export(bot.store, since, TODAY, plain, now=NOW)
+    expected = plain.getvalue().encode("utf-8")
+    # A limit under the plain CSV's size (as 6 months of 10,000 patients are under 50 MB).
+    monkeypatch.setattr(reports, "MAX_DOCUMENT", len(expected) // 2)
+    mark = bot.server.mark()
+    bot.server.push_update(factories.command(f"/export {since.isoformat()}", user_id=ADMIN))
+    sent = await bot.server.wait_for("sendDocument", to_admin, since=mark)
+    document = sent.params["document"]
+    assert document.filename == "ldn-export-20261001-20261210.zip"
+    assert len(document.body) <= len(expected) // 2
+    with zipfile.ZipFile(io.BytesIO(document.body)) as archive:
+        assert archive.namelist() == ["ldn-export-20261001-20261210.csv"]
+        assert archive.read("ldn-export-20261001-20261210.csv") == expected
+    assert str(sent.params["caption"]).startswith(f"{rows} patient-evenings")
+    assert "zipped" in str(sent.params["caption"])
+    # Too large even zipped: a way out, and no document.
+    monkeypatch.setattr(reports, "MAX_DOCUMENT", 100)
+    reply = await say(bot, ADMIN, f"/export {since.isoformat()}")
+    assert "too large" in reply["text"] and "ldn-bot export" in reply["text"]
+    assert [c.method for c in bot.server.calls[mark:]].count("sendDocument") == 1
+
+
+def to_admin(call: Any) -> bool:
+    return bool(call.params.get("chat_id") == ADMIN)
 
 
 async def test_export_with_a_bad_date_is_a_friendly_reply(
