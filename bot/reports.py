@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from bot.alerts import ALERT_KINDS
 from bot.config import Config
 from reminders.adherence import Adherence
 from reminders.plan import mg
@@ -116,7 +117,9 @@ def stats_text(report: StatsReport) -> str:
     total = sum(report.open_alerts.values())
     lines += ["", f"Open alerts: {total}"]
     for kind, open_count in sorted(report.open_alerts.items()):
-        lines.append(f"  {kind}: {open_count}")
+        lines.append(f"  {ALERT_KINDS.get(kind, kind)}: {open_count}")
+    if total:
+        lines.append("  (/alerts lists them)")
     lines += ["", "Top unanswered questions (90 days):"]
     if report.unanswered:
         lines += [f"  {count:>4}  {question}" for question, count in report.unanswered]

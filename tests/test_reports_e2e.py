@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from bot import reports
+from bot.alerts import ALERT_KINDS, process_alerts
 from bot.context import Services
 from bot.reload import check_requests
 from knowledge import Engine, load
@@ -115,6 +116,25 @@ async def test_stats_shows_the_figures_of_the_seed(
     none = sum(a.item == "none" for a in week)
     assert (f"none reported: {none}" in text) == (none > 0)
     assert "MRN-" not in text  # counts only
+
+
+async def test_stats_counts_open_alerts_by_kind_without_naming_patients(
+    seeded: tuple[RunningBot, list[SeedEvening], list[SeedAnswer]],
+) -> None:
+    bot, _, _ = seeded
+    events = [(100, "hold"), (101, "hold"), (102, "missed-3"), (NEVER[0], "hold")]
+    for chat_id, kind in events:
+        bot.store.record_event(chat_id, kind, NOW - timedelta(hours=1), ref="2026-12-09")
+    await process_alerts(services_of(bot), NOW)
+    (acknowledged, *_) = bot.store.open_alerts()
+    bot.store.acknowledge_alert(acknowledged.id, NURSE, NOW)
+    shared = Counter(kind for chat_id, kind in events if chat_id not in NEVER)
+    shared[acknowledged.kind] -= 1
+    text = (await say(bot, NURSE, "/stats"))["text"]
+    assert f"Open alerts: {sum(shared.values())}" in text
+    for kind, count in shared.items():
+        assert f"  {ALERT_KINDS[kind]}: {count}" in text
+    assert "MRN-" not in text and bot.store.pseudonym(100, NOW) not in text
 
 
 async def test_export_sends_the_spec_columns_for_consenting_evenings(
