@@ -259,3 +259,32 @@ async def test_a_reload_requested_through_the_store_is_applied(
     record = bot.store.get_reload(request_id)
     assert record is not None and record.state == "done"
     assert await check_requests(services) is None
+
+
+async def test_a_request_written_before_the_first_look_is_applied_once(
+    seeded: tuple[RunningBot, list[SeedEvening], list[SeedAnswer]],
+) -> None:
+    # `ldn-bot reload` run just after the bot loaded its files, before its first look: the
+    # request is still pending, and nobody else will answer it.
+    bot, _, _ = seeded
+    services = services_of(bot)
+    answered = bot.store.request_reload(NOW - timedelta(hours=1), "cli")
+    bot.store.finish_reload(answered, NOW - timedelta(hours=1), ok=True, result="earlier")
+    pending = bot.store.request_reload(NOW, "cli")
+    before = services.engine
+    outcome = await check_requests(services)
+    assert outcome is not None and outcome.ok and services.engine is not before
+    record = bot.store.get_reload(pending)
+    assert record is not None and record.state == "done"
+    assert await check_requests(services) is None
+
+
+async def test_a_first_look_does_not_reapply_an_answered_request(
+    seeded: tuple[RunningBot, list[SeedEvening], list[SeedAnswer]],
+) -> None:
+    bot, _, _ = seeded
+    services = services_of(bot)
+    answered = bot.store.request_reload(NOW - timedelta(hours=1), "cli")
+    bot.store.finish_reload(answered, NOW - timedelta(hours=1), ok=True, result="earlier")
+    before = services.engine
+    assert await check_requests(services) is None and services.engine is before
