@@ -169,3 +169,43 @@ def _sends(bot: RunningBot, since: int) -> list[Any]:
 
 def _chat(chat_id: int) -> Callable[[dict[str, Any]], bool]:
     return lambda params: params.get("chat_id") == chat_id
+
+
+async def relay_from(bot: RunningBot, staff_id: int, words: str) -> dict[str, Any]:
+    """``staff_id`` writes to PATIENT from an alert; returns the relayed message."""
+    bot.store.record_event(PATIENT, "hold", NOW, ref="2026-12-10:1")
+    mark = await run_alerts(bot)
+    (alert,) = alerts_to(bot, staff_id, mark)
+    mark = bot.server.mark()
+    await press(bot, staff_id, button(alert, "Message patient"), bot.server.last_message(staff_id))
+    await bot.server.wait_for("sendMessage", to(staff_id), since=mark)  # the prompt
+    mark = bot.server.mark()
+    bot.server.push_update(factories.private_message(words, user_id=staff_id))
+    relayed = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
+    await bot.server.wait_for("sendMessage", to(staff_id), since=mark)  # "Sent to ..."
+    return dict(relayed.result)
+
+
+@pytest.mark.parametrize("why", ["window closed", "staff member left"])
+async def test_a_reply_that_cannot_go_back_tells_the_patient(
+    tmp_path: Path, engine: Engine, why: str
+) -> None:
+    invited = 9556
+    async with started(tmp_path, engine) as bot:
+        bot.store.add_staff(invited, "staff", NOW - timedelta(days=1))
+        relayed = await relay_from(bot, invited, "How are the evenings going?")
+        if why == "window closed":
+            services_of(bot).clock = lambda: NOW + timedelta(days=8)
+        else:
+            bot.store.remove_staff(invited)
+        mark = bot.server.mark()
+        bot.server.push_update(
+            factories.private_message("what is ldn", user_id=PATIENT, reply_to=relayed)
+        )
+        first, answer = await bot.server.wait_for_all(
+            "sendMessage", to(PATIENT), count=2, since=mark
+        )
+        assert "reply was not passed on" in first.params["text"]
+        assert "LDN" in answer.params["text"]  # then answered as any message
+        assert sent_to(bot, invited, mark) == []
+        assert "relay-reply" not in [e.action for e in bot.store.audit_entries()]
