@@ -203,18 +203,12 @@ async def deliver_alerts(services: Services, now: datetime, report: AlertReport)
         if not claimed:
             return
         for delivery in claimed:
-            dropped = None
             if await role_of(services, delivery.staff_id) is None:
                 # Removed from the staff since the alert was raised: a retry must not carry
-                # a patient's news to them.
-                dropped = "no longer staff"
-            elif not await services.db(store.has_consent, delivery.alert.chat_id):
-                # The patient withdrew before this message went out: from then on, nothing.
-                dropped = "consent withdrawn"
-            if dropped is not None:
-                # Not sent, and not tried again.
+                # a patient's news to them. Not sent, and not tried again.
                 await services.db(store.record_alert_delivery, delivery.id, "blocked", now)
-                report.deliveries[dropped] = report.deliveries.get(dropped, 0) + 1
+                key = "no longer staff"
+                report.deliveries[key] = report.deliveries.get(key, 0) + 1
                 continue
             ref = await services.db(reference, services, delivery.alert.chat_id)
             html = await services.db(alert_html, services, delivery.alert, ref)

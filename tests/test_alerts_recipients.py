@@ -209,20 +209,3 @@ async def test_a_reply_that_cannot_go_back_tells_the_patient(
         assert "LDN" in answer.params["text"]  # then answered as any message
         assert sent_to(bot, invited, mark) == []
         assert "relay-reply" not in [e.action for e in bot.store.audit_entries()]
-
-
-async def test_a_retry_after_the_patient_withdrew_is_not_sent(
-    tmp_path: Path, engine: Engine
-) -> None:
-    async with started(tmp_path, engine) as bot:
-        bot.store.record_event(PATIENT, "hold", NOW, ref="2026-12-10:1")
-        attempts = services_of(bot).require_sender().policy.max_attempts
-        bot.server.fail_next("sendMessage", 500, when=_chat(ADMIN), times=attempts)
-        mark = await run_alerts(bot)
-        assert len(alerts_to(bot, NURSE, mark)) == 1 and alerts_to(bot, ADMIN, mark) == []
-        bot.store.record_consent(PATIENT, False, NOW + timedelta(minutes=1), "privacy")
-        mark = await run_alerts(bot, NOW + timedelta(minutes=5))
-        assert alerts_to(bot, ADMIN, mark) == []
-        (alert,) = bot.store.open_alerts()
-        states = {staff: state for staff, state, _ in bot.store.alert_deliveries(alert.id)}
-        assert states == {NURSE: "sent", ADMIN: "blocked"}
