@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 from bot.alerts import ALERT_ADVICE, ALERT_KINDS, HOW_TO
+from bot.handlers.alerts import LISTED
 from knowledge import Engine, load
 from tests.botharness import TOKEN, RunningBot, running_bot
 from tests.fakebotapi import FakeBotApi, factories
-from tests.staffharness import ADMIN, NURSE, button, press, sqlite_url, staff_config
+from tests.staffharness import ADMIN, NURSE, button, press, say, sqlite_url, staff_config
 from tests.test_alerts_e2e import (
     NOW,
     PATIENT,
@@ -209,3 +210,16 @@ async def test_a_reply_that_cannot_go_back_tells_the_patient(
         assert "LDN" in answer.params["text"]  # then answered as any message
         assert sent_to(bot, invited, mark) == []
         assert "relay-reply" not in [e.action for e in bot.store.audit_entries()]
+
+
+async def test_alerts_says_how_many_are_open_when_it_lists_only_the_oldest(
+    tmp_path: Path, engine: Engine
+) -> None:
+    async with started(tmp_path, engine, alert_to=(NURSE,)) as bot:
+        for minute in range(LISTED + 2):
+            bot.store.record_event(PATIENT, "hold", NOW - timedelta(minutes=minute), ref="x")
+        await run_alerts(bot)
+        listing = await say(bot, NURSE, "/alerts")
+        assert f"Open alerts: {LISTED + 2}" in listing["text"]
+        assert f"the oldest {LISTED} shown" in listing["text"]
+        assert listing["text"].count(REF) == LISTED
