@@ -123,7 +123,11 @@ def raise_alerts(services: Services, now: datetime) -> AlertReport:
     while True:
         events = store.events_without_alert(ALERT_KINDS, now - LOOKBACK, limit=ALERT_BATCH)
         for event in events:
-            share = store.shared_at(event.chat_id, event.occurred_at)
+            # Only the clinic's own patients (enrolled by its link, so with its reference) can
+            # agree to share; a consent row without one (a forged button) shares nothing.
+            share = store.shared_at(event.chat_id, event.occurred_at) and (
+                store.clinic_ref(event.chat_id) is not None
+            )
             alert = store.create_alert(
                 event,
                 now,

@@ -223,3 +223,16 @@ async def test_alerts_says_how_many_are_open_when_it_lists_only_the_oldest(
         assert f"Open alerts: {LISTED + 2}" in listing["text"]
         assert f"the oldest {LISTED} shown" in listing["text"]
         assert listing["text"].count(REF) == LISTED
+
+
+async def test_a_patient_without_a_clinic_reference_raises_no_alert(
+    tmp_path: Path, engine: Engine
+) -> None:
+    self_enrolled = 5199
+    async with started(tmp_path, engine) as bot:
+        # Self-enrolled patients are never asked; a consent row anyway (a forged button).
+        bot.store.record_consent(self_enrolled, True, NOW - timedelta(days=1), "privacy")
+        bot.store.record_event(self_enrolled, "hold", NOW, ref="2026-12-10:1")
+        mark = await run_alerts(bot)
+        assert alerts_to(bot, NURSE, mark) == [] and alerts_to(bot, ADMIN, mark) == []
+        assert [a.state for a in bot.store.alerts_for_chat(self_enrolled)] == ["withheld"]
