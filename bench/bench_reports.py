@@ -27,7 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bot.reports import stats_text  # noqa: E402
+from bot.reports import (  # noqa: E402
+    ExportDocument,
+    export_document,
+    stats_text,
+)
 from store import Store  # noqa: E402
 from store.exports import write_export  # noqa: E402
 from store.reports import stats_report  # noqa: E402
@@ -127,6 +131,16 @@ def measure(url: str, args: argparse.Namespace, out_dir: Path) -> None:
                 write_export(store, month, today, file, now=NOW)
 
         timed("export, last 30 days (/export default)", args.repeat, export_month)
+        made: list[ExportDocument] = []
+
+        def document() -> None:
+            since = today - timedelta(days=args.days)
+            made[:] = [export_document(store, since, today, NOW)]
+
+        timed("/export's document, 6 months (zipped when over 50 MB)", 1, document)
+        sent = made[0]
+        size_sent = "too large" if sent.data is None else f"{len(sent.data) / 1e6:.1f} MB"
+        print(f"/export sends {sent.name}: {size_sent}")
         close_night(store, args.patients)
     finally:
         store.close()

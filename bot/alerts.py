@@ -21,6 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot import callbacks
 from bot.context import BotContext, Services
 from bot.sender import Delivery, Lane
+from bot.staff import role_of
 from bot.texts import escape
 from store import StoreError
 from store.alerts import MISSED_3, AlertRecord
@@ -38,6 +39,16 @@ ALERT_KINDS: dict[str, str] = {
     "hold": "“Stay on my current dose” tapped on a step-up",
     MISSED_3: "3 evenings missed in a row",
 }
+# What staff are asked to do, under each alert: a nurse reading it late at night knows the next
+# step without opening anything else. The bot has already answered the patient.
+ALERT_ADVICE: dict[str, str] = {
+    SAFETY_ANSWER: "The bot gave its urgent safety answer. Contact the patient now.",
+    "safety-help": "The bot gave its urgent safety answer. Contact the patient now.",
+    "severe-side-effect": "Contact the patient today about this side effect.",
+    "hold": "The patient stays on their dose for now: review their plan.",
+    MISSED_3: "Check in with the patient about their doses.",
+}
+HOW_TO = "Tap Acknowledge once someone is on it; Message patient writes to them through the bot."
 # Events older than this when first looked at are not alerted (a bot that was down for weeks
 # does not flood the staff with old news); the events themselves stay.
 LOOKBACK = timedelta(days=7)
@@ -73,12 +84,23 @@ async def note_safety_answer(update: Update, context: BotContext, kind: str | No
 
 
 def recipients(services: Services) -> list[int]:
-    """``[staff] alert_to``, or every staff member (config and invited) when it is empty."""
+    """``[staff] alert_to``, or every staff member (config and invited) when it is empty.
+
+    Only staff ever get an alert: an id in ``alert_to`` that is not (or no longer) staff is
+    left out, since an alert is a patient's health news. When that leaves nobody, every staff
+    member gets it rather than no one."""
     staff = services.config.staff
-    if staff.alert_to:
-        return list(staff.alert_to)
     stored = [member.user_id for member in services.require_store().list_staff()]
-    return sorted({*staff.admins, *staff.staff, *stored})
+    everyone = sorted({*staff.admins, *staff.staff, *stored})
+    chosen = [user_id for user_id in dict.fromkeys(staff.alert_to) if user_id in everyone]
+    if len(chosen) < len(set(staff.alert_to)):
+        log.warning(
+            "[staff] alert_to lists %d id(s) that are not staff: no alert goes to them",
+            len(set(staff.alert_to)) - len(chosen),
+        )
+    if not everyone:
+        log.warning("no staff to alert: the alert waits in /alerts for the first staff member")
+    return chosen or everyone
 
 
 def _detail(services: Services, event: EventRecord) -> str | None:
@@ -101,7 +123,11 @@ def raise_alerts(services: Services, now: datetime) -> AlertReport:
     while True:
         events = store.events_without_alert(ALERT_KINDS, now - LOOKBACK, limit=ALERT_BATCH)
         for event in events:
-            share = store.shared_at(event.chat_id, event.occurred_at)
+            # Only the clinic's own patients (enrolled by its link, so with its reference) can
+            # agree to share; a consent row without one (a forged button) shares nothing.
+            share = store.shared_at(event.chat_id, event.occurred_at) and (
+                store.clinic_ref(event.chat_id) is not None
+            )
             alert = store.create_alert(
                 event,
                 now,
@@ -146,6 +172,9 @@ def alert_html(services: Services, alert: AlertRecord, ref: str) -> str:
             f"✅ Acknowledged by {escape(staff_name(services, alert.acknowledged_by))} "
             f"at {escape(local_time(services, alert.acknowledged_at))}"
         )
+        return "\n".join(lines)
+    advice = ALERT_ADVICE.get(alert.kind)
+    lines += ["", *([escape(advice)] if advice else []), f"<i>{escape(HOW_TO)}</i>"]
     return "\n".join(lines)
 
 
@@ -178,6 +207,13 @@ async def deliver_alerts(services: Services, now: datetime, report: AlertReport)
         if not claimed:
             return
         for delivery in claimed:
+            if await role_of(services, delivery.staff_id) is None:
+                # Removed from the staff since the alert was raised: a retry must not carry
+                # a patient's news to them. Not sent, and not tried again.
+                await services.db(store.record_alert_delivery, delivery.id, "blocked", now)
+                key = "no longer staff"
+                report.deliveries[key] = report.deliveries.get(key, 0) + 1
+                continue
             ref = await services.db(reference, services, delivery.alert.chat_id)
             html = await services.db(alert_html, services, delivery.alert, ref)
             result = await sender.send_message(

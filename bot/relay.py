@@ -33,6 +33,10 @@ REPLY_WINDOW = timedelta(days=7)
 # A relayed message is one Telegram message (the patient replies to it), with the clinic's
 # heading and signature around the text: the text must leave room for them.
 MAX_RELAYED = 3500
+RELAY_CLOSED = (
+    "This message from the clinic can no longer be answered here, so your reply was not "
+    "passed on to them. Please contact {clinic} directly."
+)
 
 
 def clinic_name(services: Services) -> str:
@@ -59,10 +63,19 @@ async def relay_text(update: Update, context: BotContext) -> None:
         and replied.from_user is not None
         and replied.from_user.id == context.bot.id
     ):
-        relay = await services.db(store.relay_for_reply, chat.id, replied.message_id, now)
+        relay = await services.db(
+            store.relay_for_reply, chat.id, replied.message_id, now, closed_too=True
+        )
         if relay is not None:
-            await _patient_reply(update, context, relay.id, relay.staff_id)
-            raise ApplicationHandlerStop
+            open_window = relay.reply_until is not None and relay.reply_until > now
+            if open_window and await role_of(services, relay.staff_id) is not None:
+                await _patient_reply(update, context, relay.id, relay.staff_id)
+                raise ApplicationHandlerStop
+            # The window has closed, or the staff member has left: say the reply did not reach
+            # the clinic, then answer it as any message (a crisis in it still gets its answer).
+            clinic = services.engine.clinic.placeholders()["clinic"]
+            await send_html(update, context, [escape(RELAY_CLOSED.format(clinic=clinic))])
+            return
     # One indexed read; the role is checked only when a message is being composed.
     composing = await services.db(store.composing_relay, user.id, now)
     if composing is None or await role_of(services, user.id) is None:
@@ -116,6 +129,20 @@ async def _send_to_patient(
         what="sendMessage",
     )
     ref = await services.db(alerts.reference, services, patient_chat_id)
+    if result.delivery is Delivery.BLOCKED:
+        # The patient blocked the bot (or left Telegram): sending again cannot reach them.
+        await services.db(store.relay_delivered, relay_id, None, None)
+        await services.db(store.cancel_relay, relay_id, user.id)
+        log.warning("relayed message not delivered: the patient's chat is blocked")
+        await send_html(
+            update,
+            context,
+            [
+                f"⚠️ {escape(ref)} has blocked the bot or left Telegram, so the message could "
+                "not be delivered (nothing was sent). Please contact them another way."
+            ],
+        )
+        return
     if result.delivery is not Delivery.SENT or result.value is None:
         await services.db(store.relay_delivered, relay_id, None, None)
         log.warning("relayed message not delivered (%s)", result.delivery.value)

@@ -91,18 +91,20 @@ async def reload_now(services: Services, *, actor: str, request_id: int | None) 
 
 
 async def check_requests(services: Services, *, force: bool = False) -> Outcome | None:
-    """Apply a reload request made since this process last looked (the first look only notes
-    where the requests stand: the files were loaded at start). ``force`` (SIGHUP) reloads
-    even without a new request."""
+    """Apply a reload request made since this process last looked. On the first look the
+    files were loaded at start, so only a request still pending is applied: it may have been
+    written between that load and this look, and applying it again costs one load. ``force``
+    (SIGHUP) reloads even without a new request."""
     store = services.require_store()
     latest = await services.db(store.latest_reload_id)
     seen = services.reload_seen
     services.reload_seen = latest
-    if seen is None or latest <= seen:
+    request = None
+    if latest and (seen is None or latest > seen):
+        request = await services.db(store.get_reload, latest)
+    if request is None or (seen is None and request.state != "pending"):
         return await reload_now(services, actor=SIGNAL, request_id=None) if force else None
-    request = await services.db(store.get_reload, latest)
-    actor = request.requested_by if request is not None else "cli"
-    return await reload_now(services, actor=actor, request_id=latest)
+    return await reload_now(services, actor=request.requested_by, request_id=latest)
 
 
 async def reload_tick(context: BotContext) -> None:

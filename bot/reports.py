@@ -2,16 +2,63 @@
 
 from __future__ import annotations
 
+import io
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from bot.alerts import ALERT_KINDS
 from bot.config import Config
 from reminders.adherence import Adherence
 from reminders.plan import mg
 from store import Store
+from store.exports import write_export
 from store.reports import StatsReport, stats_report
 
 SEVERITY_ORDER = ("severe", "bothering", "mild")
+# Telegram takes documents of up to 50 MB from bots; a little under, for the multipart framing.
+MAX_DOCUMENT = 49 * 1024 * 1024
+SPOOL = 8 * 1024 * 1024  # an export larger than this is written to a temporary file
+
+
+@dataclass(frozen=True)
+class ExportDocument:
+    """The export as /export sends it: the CSV, or the CSV zipped when the plain file is over
+    `limit` (a CSV shrinks about tenfold, so six months of a large clinic still fits); `data`
+    is None when even the zip is too large."""
+
+    name: str
+    data: bytes | None
+    rows: int
+    zipped: bool
+
+
+def export_document(
+    store: Store, since: date, until: date, now: datetime, *, limit: int = MAX_DOCUMENT
+) -> ExportDocument:
+    """Write the export (blocking: run in a worker thread), memory bounded by the larger of
+    `limit` and the spool."""
+    name = f"ldn-export-{since:%Y%m%d}-{until:%Y%m%d}"
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        rows = write_export(store, since, until, text, now=now)
+        text.flush()
+        text.detach()  # the wrapper must not close the file it writes to
+        size = raw.tell()
+        raw.seek(0)
+        if size <= limit:
+            return ExportDocument(f"{name}.csv", raw.read(), rows, zipped=False)
+        packed = io.BytesIO()
+        with (
+            zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive,
+            archive.open(f"{name}.csv", "w", force_zip64=True) as member,
+        ):
+            shutil.copyfileobj(raw, member)
+    data = packed.getvalue()
+    return ExportDocument(f"{name}.zip", data if len(data) <= limit else None, rows, zipped=True)
 
 
 def clinic_today(config: Config, now: datetime) -> date:
@@ -70,7 +117,9 @@ def stats_text(report: StatsReport) -> str:
     total = sum(report.open_alerts.values())
     lines += ["", f"Open alerts: {total}"]
     for kind, open_count in sorted(report.open_alerts.items()):
-        lines.append(f"  {kind}: {open_count}")
+        lines.append(f"  {ALERT_KINDS.get(kind, kind)}: {open_count}")
+    if total:
+        lines.append("  (/alerts lists them)")
     lines += ["", "Top unanswered questions (90 days):"]
     if report.unanswered:
         lines += [f"  {count:>4}  {question}" for question, count in report.unanswered]

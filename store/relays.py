@@ -160,19 +160,20 @@ class RelayQueries(StoreBase):
             )
 
     def relay_for_reply(
-        self, chat_id: int, reply_to_message_id: int, now: datetime
+        self, chat_id: int, reply_to_message_id: int, now: datetime, *, closed_too: bool = False
     ) -> RelayRecord | None:
-        """The relay a patient's reply answers, while its reply window lasts."""
+        """The relay a patient's reply answers, while its reply window lasts (``closed_too``:
+        after it too, so the patient can be told that their reply was not passed on)."""
         _aware(now)
+        stmt = _RELAY.where(
+            RelayRow.chat_id == chat_id,
+            RelayRow.patient_message_id == reply_to_message_id,
+            RelayRow.state == "sent",
+        )
+        if not closed_too:
+            stmt = stmt.where(RelayRow.reply_until > now)
         with self._read() as conn:
-            row = conn.execute(
-                _RELAY.where(
-                    RelayRow.chat_id == chat_id,
-                    RelayRow.patient_message_id == reply_to_message_id,
-                    RelayRow.state == "sent",
-                    RelayRow.reply_until > now,
-                )
-            ).one_or_none()
+            row = conn.execute(stmt).one_or_none()
         return _relay(row) if row is not None else None
 
     def count_relay_reply(self, relay_id: int) -> None:

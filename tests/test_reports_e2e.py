@@ -8,20 +8,24 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import zipfile
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot import reports
+from bot.alerts import ALERT_KINDS, process_alerts
 from bot.context import Services
 from bot.reload import check_requests
 from knowledge import Engine, load
 from reminders.adherence import adherence
-from store.exports import COLUMNS
+from store.exports import COLUMNS, write_export
 from tests.botharness import TOKEN, RunningBot, running_bot
-from tests.fakebotapi import FakeBotApi
+from tests.fakebotapi import FakeBotApi, factories
 from tests.reportseed import SeedAnswer, SeedEvening, seed_checkins, seed_evenings
 from tests.staffharness import ADMIN, NURSE, say, sqlite_url, staff_config
 
@@ -114,14 +118,31 @@ async def test_stats_shows_the_figures_of_the_seed(
     assert "MRN-" not in text  # counts only
 
 
+async def test_stats_counts_open_alerts_by_kind_without_naming_patients(
+    seeded: tuple[RunningBot, list[SeedEvening], list[SeedAnswer]],
+) -> None:
+    bot, _, _ = seeded
+    events = [(100, "hold"), (101, "hold"), (102, "missed-3"), (NEVER[0], "hold")]
+    for chat_id, kind in events:
+        bot.store.record_event(chat_id, kind, NOW - timedelta(hours=1), ref="2026-12-09")
+    await process_alerts(services_of(bot), NOW)
+    (acknowledged, *_) = bot.store.open_alerts()
+    bot.store.acknowledge_alert(acknowledged.id, NURSE, NOW)
+    shared = Counter(kind for chat_id, kind in events if chat_id not in NEVER)
+    shared[acknowledged.kind] -= 1
+    text = (await say(bot, NURSE, "/stats"))["text"]
+    assert f"Open alerts: {sum(shared.values())}" in text
+    for kind, count in shared.items():
+        assert f"  {ALERT_KINDS[kind]}: {count}" in text
+    assert "MRN-" not in text and bot.store.pseudonym(100, NOW) not in text
+
+
 async def test_export_sends_the_spec_columns_for_consenting_evenings(
     seeded: tuple[RunningBot, list[SeedEvening], list[SeedAnswer]],
 ) -> None:
     bot, evenings, answers = seeded
     since = date(2026, 11, 1)
     mark = bot.server.mark()
-    from tests.fakebotapi import factories
-
     bot.server.push_update(factories.command(f"/export {since.isoformat()}", user_id=ADMIN))
     sent = await bot.server.wait_for(
         "sendDocument", lambda c: c.params.get("chat_id") == ADMIN, since=mark
@@ -150,6 +171,39 @@ async def test_export_sends_the_spec_columns_for_consenting_evenings(
     assert str(sent.params.get("caption", "")).startswith(f"{len(body)} patient-evenings")
     (entry,) = bot.store.audit_entries(action="export")
     assert entry.actor == f"staff:{ADMIN}"
+
+
+async def test_an_export_over_the_file_limit_is_sent_zipped_or_explained(
+    seeded: tuple[RunningBot, list[SeedEvening], list[SeedAnswer]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bot, _, _ = seeded
+    since = date(2026, 10, 1)
+    plain = io.StringIO()
+    rows = write_export(bot.store, since, TODAY, plain, now=NOW)
+    expected = plain.getvalue().encode("utf-8")
+    # A limit under the plain CSV's size (as 6 months of 10,000 patients are under 50 MB).
+    monkeypatch.setattr(reports, "MAX_DOCUMENT", len(expected) // 2)
+    mark = bot.server.mark()
+    bot.server.push_update(factories.command(f"/export {since.isoformat()}", user_id=ADMIN))
+    sent = await bot.server.wait_for("sendDocument", to_admin, since=mark)
+    document = sent.params["document"]
+    assert document.filename == "ldn-export-20261001-20261210.zip"
+    assert len(document.body) <= len(expected) // 2
+    with zipfile.ZipFile(io.BytesIO(document.body)) as archive:
+        assert archive.namelist() == ["ldn-export-20261001-20261210.csv"]
+        assert archive.read("ldn-export-20261001-20261210.csv") == expected
+    assert str(sent.params["caption"]).startswith(f"{rows} patient-evenings")
+    assert "zipped" in str(sent.params["caption"])
+    # Too large even zipped: a way out, and no document.
+    monkeypatch.setattr(reports, "MAX_DOCUMENT", 100)
+    reply = await say(bot, ADMIN, f"/export {since.isoformat()}")
+    assert "too large" in reply["text"] and "ldn-bot export" in reply["text"]
+    assert [c.method for c in bot.server.calls[mark:]].count("sendDocument") == 1
+
+
+def to_admin(call: Any) -> bool:
+    return bool(call.params.get("chat_id") == ADMIN)
 
 
 async def test_export_with_a_bad_date_is_a_friendly_reply(
@@ -205,3 +259,32 @@ async def test_a_reload_requested_through_the_store_is_applied(
     record = bot.store.get_reload(request_id)
     assert record is not None and record.state == "done"
     assert await check_requests(services) is None
+
+
+async def test_a_request_written_before_the_first_look_is_applied_once(
+    seeded: tuple[RunningBot, list[SeedEvening], list[SeedAnswer]],
+) -> None:
+    # `ldn-bot reload` run just after the bot loaded its files, before its first look: the
+    # request is still pending, and nobody else will answer it.
+    bot, _, _ = seeded
+    services = services_of(bot)
+    answered = bot.store.request_reload(NOW - timedelta(hours=1), "cli")
+    bot.store.finish_reload(answered, NOW - timedelta(hours=1), ok=True, result="earlier")
+    pending = bot.store.request_reload(NOW, "cli")
+    before = services.engine
+    outcome = await check_requests(services)
+    assert outcome is not None and outcome.ok and services.engine is not before
+    record = bot.store.get_reload(pending)
+    assert record is not None and record.state == "done"
+    assert await check_requests(services) is None
+
+
+async def test_a_first_look_does_not_reapply_an_answered_request(
+    seeded: tuple[RunningBot, list[SeedEvening], list[SeedAnswer]],
+) -> None:
+    bot, _, _ = seeded
+    services = services_of(bot)
+    answered = bot.store.request_reload(NOW - timedelta(hours=1), "cli")
+    bot.store.finish_reload(answered, NOW - timedelta(hours=1), ok=True, result="earlier")
+    before = services.engine
+    assert await check_requests(services) is None and services.engine is before

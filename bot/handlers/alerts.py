@@ -27,7 +27,10 @@ COMPOSE = timedelta(minutes=30)  # how long "Message patient" waits for the staf
 def _list_html(services: Services, open_alerts: list[AlertRecord]) -> str:
     if not open_alerts:
         return "✅ No open alerts."
-    lines = [f"🔔 <b>Open alerts</b> (oldest first, {len(open_alerts)} shown):", ""]
+    # How many are open in all: a list cut at LISTED must not look like the whole of it.
+    total = sum(services.require_store().open_alert_counts().values())
+    shown = f"the oldest {len(open_alerts)} shown" if total > len(open_alerts) else "oldest first"
+    lines = [f"🔔 <b>Open alerts: {total}</b> ({shown}):", ""]
     for alert in open_alerts:
         ref = alerts.reference(services, alert.chat_id)
         lines.append(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from datetime import date, timedelta
 
@@ -16,12 +15,10 @@ from bot.staff import staff_only
 from bot.texts import escape
 from reminders.parsing import parse_date
 from store.audit import staff_name
-from store.exports import write_export
 
 log = logging.getLogger(__name__)
 
 EXPORT_DAYS = 30  # /export without a date: the last 30 days
-MAX_DOCUMENT = 49 * 1024 * 1024  # Telegram takes documents of up to 50 MB from bots
 
 
 @staff_only()
@@ -56,27 +53,34 @@ async def export(update: Update, context: BotContext) -> None:
             return
         since = parsed
     store = services.require_store()
-    buffer = io.StringIO()
-    rows = await services.db(write_export, store, since, today, buffer, now=now)
-    data = buffer.getvalue().encode("utf-8")
+    document = await services.db(
+        reports.export_document, store, since, today, now, limit=reports.MAX_DOCUMENT
+    )
+    rows = document.rows
     await services.db(
         store.append_audit, staff_name(user.id), "export", now, detail=f"since {since}: {rows} rows"
     )
-    log.info("export sent: %d rows", rows)
-    if len(data) > MAX_DOCUMENT:
+    log.info("export made: %d rows, %s", rows, "zipped" if document.zipped else "plain")
+    if document.data is None:
         await send_html(
             update,
             context,
-            ["That export is too large to send here; please use `ldn-bot export` on the server."],
+            [
+                f"The export since {_day(since)} ({rows} patient-evenings) is too large to send "
+                "here even zipped. Please choose a later first evening (for example "
+                f"/export {today - timedelta(days=EXPORT_DAYS):%Y-%m-%d}), or run "
+                "<code>ldn-bot export</code> on the server."
+            ],
         )
         return
-    name = f"ldn-export-{since:%Y%m%d}-{today:%Y%m%d}.csv"
+    data = document.data
+    caption = f"{rows} patient-evenings since {_day(since)} (consenting patients only)"
+    if document.zipped:
+        caption += "; zipped, as the CSV is over Telegram's 50 MB limit"
     result = await services.require_sender().call(
         chat.id,
         lambda bot: bot.send_document(
-            chat.id,
-            InputFile(data, filename=name),
-            caption=f"{rows} patient-evenings since {_day(since)} (consenting patients only)",
+            chat.id, InputFile(data, filename=document.name), caption=caption
         ),
         what="sendDocument",
     )
