@@ -46,14 +46,17 @@ async def cli_reload(config: Path) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
-async def wait_for_audit(config: Path, action: str, count: int) -> None:
-    """The bot applies a signal between two updates: wait until it has audited it."""
+async def wait_for_audit(server: FakeBotApi, config: Path, action: str, count: int) -> None:
+    """The bot applies a signal between two updates: look in the store after each of the
+    bot's calls (it long-polls, so one comes at least every second) until it has audited it."""
     url = load_config(config).storage.url
-    for _ in range(300):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while loop.time() < deadline:
         with Store.open(url) as store:
             if len(store.audit_entries(action=action)) >= count:
                 return
-        await asyncio.sleep(0.1)
+        await server.wait_for_any_call(min(1.0, deadline - loop.time()))
     raise AssertionError(f"no {action!r} audit entry")
 
 
@@ -84,12 +87,12 @@ async def test_cli_reload_and_sighup_reach_the_running_bot(tmp_path: Path) -> No
             # A broken file by SIGHUP: rejected, and the edit in service stays.
             entries.write_text(good.replace("sources: [", "sources: [smith-2099, ", 1))
             process.send_signal(signal.SIGHUP)
-            await wait_for_audit(config, "reload-failed", 1)
+            await wait_for_audit(server, config, "reload-failed", 1)
             assert "(edit one)" in await ask(server, QUESTION)
             # A good one by SIGHUP: in service at once.
             entries.write_text(good.replace(ORIGINAL, "LDN means low dose naltrexone (two)."))
             process.send_signal(signal.SIGHUP)
-            await wait_for_audit(config, "reload", 2)
+            await wait_for_audit(server, config, "reload", 2)
             assert "(two)" in await ask(server, QUESTION)
         finally:
             process.send_signal(signal.SIGTERM)
