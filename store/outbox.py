@@ -221,7 +221,9 @@ class OutboxQueries(StoreBase):
         if left is not None:
             with self._write() as conn:
                 conn.execute(
-                    update(OutboxRow).where(*cancelled).values(delivery="not_sent", note="cancelled")
+                    update(OutboxRow)
+                    .where(*cancelled)
+                    .values(delivery="not_sent", note="cancelled")
                 )
         if sending == 0:
             return []
