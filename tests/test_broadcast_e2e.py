@@ -199,8 +199,39 @@ async def test_a_bad_time_is_asked_again(bot: RunningBot) -> None:
     await bot.server.wait_for("sendMessage", to(NURSE), since=mark)
     again = await reply_to_prompt(bot, NURSE, text="next blue moon")
     assert "couldn't read" in again["text"] and again["reply_markup"]["force_reply"]
-    again = await reply_to_prompt(bot, NURSE, text="2026-12-01 10:00")
-    assert "not in the coming year" in again["text"]
+    again = await reply_to_prompt(bot, NURSE, text="11:30")  # today, but gone (now 12:00)
+    assert "has passed (it is Fri 04 Dec 12:00 at the clinic)" in again["text"]
+    again = await reply_to_prompt(bot, NURSE, text="2028-01-01 10:00")
+    assert "more than a year away" in again["text"]
+    assert bot.store.due_broadcasts(datetime(2029, 1, 1, tzinfo=UTC)) == []
+
+
+async def test_a_caption_too_long_for_patients_is_asked_again(bot: RunningBot) -> None:
+    add_patients(bot, 1)
+    photo = [{"file_id": "big-id", "file_unique_id": "b", "width": 900, "height": 900}]
+    await say(bot, ADMIN, "/broadcast")
+    sticker = {"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 9,
+               "height": 9, "is_animated": False, "is_video": False}  # fmt: skip
+    again = await reply_to_prompt(bot, ADMIN, sticker=sticker)
+    assert "please reply with text, a photo or a PDF" in again["text"]
+    # 1,020 characters, but each emoji counts two in Telegram's limit: 1,030.
+    again = await reply_to_prompt(bot, ADMIN, photo=photo, caption="x" * 1010 + "💊" * 10)
+    assert "1,030 characters" in again["text"] and "at most 1,024" in again["text"]
+    assert again["reply_markup"]["force_reply"] is True
+    draft = bot.store.current_draft(ADMIN)
+    assert draft is not None and draft.stage == "message"
+    question = await reply_to_prompt(bot, ADMIN, photo=photo, caption="x" * 1024)
+    assert "Who should receive it?" in question["text"]
+
+
+async def test_an_empty_audience_is_said_and_not_sent(bot: RunningBot) -> None:
+    summary = await write_broadcast(bot, NURSE, "All active", text="Nobody to read this")
+    assert "This goes to <b>0</b>" in summary["text"] and "Nobody is in this" in summary["text"]
+    answer = await press(bot, NURSE, button(summary, "Send now"))
+    assert answer["show_alert"] is True and "nothing was sent" in answer["text"]
+    assert bot.store.recent_broadcasts() == []
+    draft = bot.store.current_draft(NURSE)
+    assert draft is not None and draft.stage == "preview"  # it can still be scheduled
 
 
 async def test_updates_off_and_urgent_notices(bot: RunningBot) -> None:
