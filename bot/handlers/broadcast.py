@@ -57,7 +57,9 @@ async def _prompt(services: Services, chat_id: int, text: str, placeholder: str)
         chat_id,
         lambda bot: bot.send_message(
             # An empty placeholder is a Bad Request: none then.
-            chat_id, text, reply_markup=ForceReply(input_field_placeholder=placeholder or None)
+            chat_id,
+            text,
+            reply_markup=ForceReply(input_field_placeholder=placeholder or None),
         ),
         what="sendMessage",
     )
