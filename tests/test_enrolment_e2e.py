@@ -92,9 +92,23 @@ async def test_a_link_sets_up_the_plan_and_asks_for_consent_once(bot: RunningBot
     bot.server.push_update(factories.command("/privacy", user_id=PATIENT))
     calls = await bot.server.wait_for_all("sendMessage", to(PATIENT), count=2, since=mark)
     assert "On since" in calls[1].params["text"]
+    mark = bot.server.mark()
     await press(bot, PATIENT, button(calls[1].params, "Stop sharing"), calls[1].result)
     assert [c.granted for c in bot.store.consent_history(PATIENT)] == [True, False]
     assert bot.store.consenting_chats() == []
+    # ... and grants it again: the latest answer counts, the history keeps all three.
+    status = (await bot.server.wait_for("editMessageText", to(PATIENT), since=mark)).params
+    assert "Off since" in status["text"] and "yes (04 Dec 2026), no (04 Dec 2026)" in status["text"]
+    await press(bot, PATIENT, button(status, "Share with my clinic"), calls[1].result)
+    assert [c.granted for c in bot.store.consent_history(PATIENT)] == [True, False, True]
+    assert bot.store.consenting_chats() == [PATIENT]
+
+    # A patient who set up alone is never offered sharing; a forged button shares nothing.
+    privacy = await say(bot, OTHER, "/privacy")
+    assert "Sharing with your clinic" not in privacy["text"]
+    answer = await press(bot, OTHER, "e:grant", bot.server.last_message(OTHER))
+    assert answer.get("text") == texts.STALE_BUTTON
+    assert bot.store.consent_history(OTHER) == []
 
 
 async def test_reopening_ones_own_link_asks_the_open_question_again(bot: RunningBot) -> None:

@@ -235,7 +235,7 @@ async def _take_time(
         staff_name(draft.created_by),
         "broadcast-scheduled",
         subject=f"broadcast:{draft.id}",
-        detail=f"for {when.isoformat()}",
+        detail=f"for {when.isoformat()}, {draft.audience}{' urgent' if draft.urgent else ''}",
     )
     await send_html(
         update,

@@ -219,6 +219,11 @@ async def enrolment_button(update: Update, context: BotContext) -> None:
     now = services.clock()
     what = decoded.value
     if what in ("grant", "withdraw"):
+        if (await consent_status(services, chat.id))[0] is None:
+            # Only a patient the clinic enrolled is ever shown these buttons: a forged one
+            # from a self-set-up patient shares nothing.
+            await query.answer(STALE_BUTTON, show_alert=True)
+            return
         await services.db(store.record_consent, chat.id, what == "grant", now, "privacy")
         await query.answer()
         text, markup = await consent_status(services, chat.id)
