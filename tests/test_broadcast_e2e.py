@@ -301,6 +301,42 @@ async def test_two_thousand_patients_5_percent_blocked_some_429s(bot: RunningBot
     assert "Delivered: 1,900" in final and "Blocked the bot: 100" in final
 
 
+async def test_cancelled_mid_flight_from_the_list_with_retries_waiting(bot: RunningBot) -> None:
+    patients = add_patients(bot, 40)
+    failing = set(patients[:5])  # the server errs for these while the first round runs
+
+    def fault(method: str, params: dict[str, Any]) -> ApiError | None:
+        if method in SENDS and params.get("chat_id") in failing:
+            return ApiError(500, "Internal Server Error")
+        return None
+
+    bot.server.fault = fault
+    summary = await write_broadcast(bot, NURSE, "All active", text="Pharmacy moves")
+    await send_now(bot, NURSE, summary)
+    services = services_of(bot)
+    first = await send_broadcasts(services, NOW)
+    assert first.deliveries == {"sent": 35, "not_sent": 5} and first.finished == []
+    bot.server.fault = None
+
+    listing = await say(bot, NURSE, "/broadcasts")
+    assert "sending" in listing["text"] and "Delivered: 35" in listing["text"]
+    mark = bot.server.mark()
+    answer = await press(bot, NURSE, button(listing, "Cancel #"))
+    assert answer.get("text") == "Cancelled."
+    edited = await bot.server.wait_for("editMessageText", to(NURSE), since=mark)
+    assert "cancelled" in edited.params["text"] and "Cancel #" not in str(edited.params)
+    later = await send_broadcasts(services, NOW + timedelta(hours=1))  # retries would be due
+    assert later.deliveries == {}
+    assert received(bot.server, patients) == Counter({p: 1 for p in patients[5:]})
+    final = bot.server.calls_to("sendMessage")[-1].params
+    assert final["chat_id"] == NURSE and "cancelled" in final["text"]
+    assert "Delivered: 35" in final["text"] and "Not sent (cancelled): 5" in final["text"]
+    assert [e.action for e in bot.store.audit_entries()] == [
+        "broadcast-sent",
+        "broadcast-cancelled",
+    ]
+
+
 async def test_due_reminders_go_before_a_broadcast(bot: RunningBot) -> None:
     patients = add_patients(bot, 3)
     plan = load_plans().plans["standard"]
