@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -154,6 +155,22 @@ async def test_a_link_opened_in_a_group_stays_unused(bot: RunningBot) -> None:
     assert bot.store.clinic_ref(group) is None and bot.store.clinic_ref(PATIENT) is None
     assert len(await open_link(bot, PATIENT, code, 3)) == 3  # still good in a private chat
     assert bot.store.clinic_ref(PATIENT) == "MRN 1234"
+
+
+async def test_a_link_whose_plan_was_removed_lets_the_patient_pick_one(bot: RunningBot) -> None:
+    code = await make_link(bot)
+    services = services_of(bot)
+    book = services.require_plans()
+    services.plans = replace(book, plans={"gentle": book.plans["gentle"]})  # a reload dropped it
+    _, intro, _ = await open_link(bot, PATIENT, code, 3)
+    assert "no longer offered here (standard)" in intro
+    mark = bot.server.mark()
+    await press(bot, PATIENT, button(bot.server.last_message(PATIENT) or {}, "No, don't"))
+    ask = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
+    assert "gentle" in str(ask.params.get("reply_markup")).lower()  # the plans to choose from
+    draft = bot.store.get_draft(PATIENT)
+    assert draft is not None and draft.plan_name is None
+    assert draft.start_date == date(2026, 12, 7)
 
 
 async def test_an_expired_link(bot: RunningBot) -> None:

@@ -166,10 +166,12 @@ async def _ask_pending(update: Update, context: BotContext, pending: PendingEnro
     services = context.services
     enrolment = pending.enrolment
     plan = services.require_plans().get(enrolment.plan_name)
-    title = escape(plan.title if plan is not None else enrolment.plan_name)
     intro = (
-        f"Your clinic has set up a plan for you: <b>{title}</b>, starting "
+        f"Your clinic has set up a plan for you: <b>{escape(plan.title)}</b>, starting "
         f"{rt.long_day(enrolment.start_date)}."
+        if plan is not None
+        else f"Your clinic chose a plan that is no longer offered here ({escape(enrolment.plan_name)}"
+        "): you will pick one after this question. Please check it with your clinic."
     )
     chat = update.effective_chat
     assert chat is not None
@@ -194,12 +196,14 @@ async def _ask_pending(update: Update, context: BotContext, pending: PendingEnro
 async def _start_draft(services: Services, chat_id: int, enrolment: Enrolment) -> None:
     store = services.require_store()
     await services.db(store.delete_draft, chat_id)
+    # A plan removed from the clinic's file since the link was made: the patient picks one.
+    known = services.require_plans().get(enrolment.plan_name) is not None
     await services.db(
         store.save_draft,
         chat_id,
-        "zone",
+        "zone" if known else "plan",
         services.clock(),
-        plan_name=enrolment.plan_name,
+        plan_name=enrolment.plan_name if known else None,
         start_date=enrolment.start_date,
     )
 
