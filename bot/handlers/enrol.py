@@ -170,8 +170,9 @@ async def _ask_pending(update: Update, context: BotContext, pending: PendingEnro
         f"Your clinic has set up a plan for you: <b>{escape(plan.title)}</b>, starting "
         f"{rt.long_day(enrolment.start_date)}."
         if plan is not None
-        else f"Your clinic chose a plan that is no longer offered here ({escape(enrolment.plan_name)}"
-        "): you will pick one after this question. Please check it with your clinic."
+        else "Your clinic chose a plan that is no longer offered here "
+        f"({escape(enrolment.plan_name)}): you will pick one after this question. Please check "
+        "it with your clinic."
     )
     chat = update.effective_chat
     assert chat is not None
