@@ -25,13 +25,11 @@ from sqlalchemy.exc import ArgumentError
 from bot.config_sections import (
     ConfigError,
     RemindersConfig,
-    SendingConfig,
     StaffConfig,
     _clinic_timezone,
     _optional_text,
     _reminders,
     _section,
-    _sending,
     _staff,
     _typed,
     _url,
@@ -86,6 +84,20 @@ class TelegramConfig:
 class StorageConfig:
     url: str = "sqlite:///ldn-bot.sqlite3"
     unanswered_retention_days: int = 90
+
+
+@dataclass(frozen=True)
+class SendingConfig:
+    """Pacing of messages to Telegram (see bot/sender.py). Counted: sendMessage, sendPhoto,
+    sendDocument; edits and button answers are not."""
+
+    messages_per_second: float = 29.0  # overall; Telegram allows about 30
+    per_chat_per_second: float = 1.0  # in any one chat
+    bulk_connections: int = 8  # HTTP connections of their own for reminders and broadcasts
+    # PostgreSQL, several processes: a bulk row still "sending" this long after its claim
+    # belongs to a process that died; the next sender recovers it (unknown if its request
+    # was attempted, else sent after all).
+    claim_lease_seconds: int = 600
 
 
 @dataclass(frozen=True)
@@ -274,6 +286,34 @@ def check_database_moved(config: Config) -> None:
         f"now read from the config file's folder; move the file there or set "
         f'url = "sqlite:///{config.old_database}"'
     )
+
+
+def _sending(data: dict[str, Any], where: str) -> SendingConfig:
+    raw = _section(data, "sending", SendingConfig, where)
+    defaults = SendingConfig()
+    rate = float(
+        _typed(where, "sending", "messages_per_second",
+               raw.get("messages_per_second", defaults.messages_per_second), (int, float))
+    )  # fmt: skip
+    per_chat = float(
+        _typed(where, "sending", "per_chat_per_second",
+               raw.get("per_chat_per_second", defaults.per_chat_per_second), (int, float))
+    )  # fmt: skip
+    connections = _typed(
+        where, "sending", "bulk_connections",
+        raw.get("bulk_connections", defaults.bulk_connections), int,
+    )  # fmt: skip
+    if not 0 < rate <= 1000 or not 0 < per_chat <= 100:
+        raise ConfigError(f"{where}: [sending] rates must be positive messages per second")
+    if not 1 <= connections <= 64:
+        raise ConfigError(f"{where}: [sending] bulk_connections must be 1-64")
+    lease = _typed(
+        where, "sending", "claim_lease_seconds",
+        raw.get("claim_lease_seconds", defaults.claim_lease_seconds), int,
+    )  # fmt: skip
+    if not 5 <= lease <= 86_400:
+        raise ConfigError(f"{where}: [sending] claim_lease_seconds must be 5-86400")
+    return SendingConfig(rate, per_chat, connections, lease)
 
 
 def load_config(path: Path | str | None) -> Config:

@@ -1,5 +1,6 @@
-"""The config's sections that need more than a type check, and the readers every section
-shares: unknown keys, wrong types, ranges. :mod:`bot.config` re-exports what others import.
+"""The config's sections that need more than a type check ([reminders], [staff], [clinic]
+timezone), and the readers every section shares: unknown keys, wrong types, ranges.
+:mod:`bot.config` re-exports what others import.
 
     ConfigError     the file is missing, malformed, or a value is wrong; the message is one line
 """
@@ -15,20 +16,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 class ConfigError(Exception):
     """The configuration cannot be used; str(error) is a one-line explanation."""
-
-
-@dataclass(frozen=True)
-class SendingConfig:
-    """Pacing of messages to Telegram (see bot/sender.py). Counted: sendMessage, sendPhoto,
-    sendDocument; edits and button answers are not."""
-
-    messages_per_second: float = 29.0  # overall; Telegram allows about 30
-    per_chat_per_second: float = 1.0  # in any one chat
-    bulk_connections: int = 8  # HTTP connections of their own for reminders and broadcasts
-    # PostgreSQL, several processes: a bulk row still "sending" this long after its claim
-    # belongs to a process that died; the next sender recovers it (unknown if its request
-    # was attempted, else sent after all).
-    claim_lease_seconds: int = 600
 
 
 @dataclass(frozen=True)
@@ -90,34 +77,6 @@ def _url(where: str, section: str, key: str, value: str, schemes: tuple[str, ...
     if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
         raise ConfigError(f"{where}: [{section}] {key} must be a {'/'.join(schemes)} URL")
     return value
-
-
-def _sending(data: dict[str, Any], where: str) -> SendingConfig:
-    raw = _section(data, "sending", SendingConfig, where)
-    defaults = SendingConfig()
-    rate = float(
-        _typed(where, "sending", "messages_per_second",
-               raw.get("messages_per_second", defaults.messages_per_second), (int, float))
-    )  # fmt: skip
-    per_chat = float(
-        _typed(where, "sending", "per_chat_per_second",
-               raw.get("per_chat_per_second", defaults.per_chat_per_second), (int, float))
-    )  # fmt: skip
-    connections = _typed(
-        where, "sending", "bulk_connections",
-        raw.get("bulk_connections", defaults.bulk_connections), int,
-    )  # fmt: skip
-    if not 0 < rate <= 1000 or not 0 < per_chat <= 100:
-        raise ConfigError(f"{where}: [sending] rates must be positive messages per second")
-    if not 1 <= connections <= 64:
-        raise ConfigError(f"{where}: [sending] bulk_connections must be 1-64")
-    lease = _typed(
-        where, "sending", "claim_lease_seconds",
-        raw.get("claim_lease_seconds", defaults.claim_lease_seconds), int,
-    )  # fmt: skip
-    if not 5 <= lease <= 86_400:
-        raise ConfigError(f"{where}: [sending] claim_lease_seconds must be 5-86400")
-    return SendingConfig(rate, per_chat, connections, lease)
 
 
 _REMINDER_LIMITS = {
