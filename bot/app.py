@@ -207,11 +207,11 @@ def build_application(
     )
 
     # Staff's typed answers to /broadcast's prompts (the message, the time); anything else,
-    # and anything from patients, passes on.
-    broadcast_input = filters.TEXT | filters.PHOTO | filters.Document.PDF
+    # and anything from patients, passes on. Any kind of message: a sticker or a Word file
+    # gets "text, a photo or a PDF", not silence.
     application.add_handler(
         MessageHandler(
-            filters.ChatType.PRIVATE & filters.REPLY & broadcast_input & ~filters.COMMAND,
+            filters.ChatType.PRIVATE & filters.REPLY & ~filters.COMMAND,
             broadcast_reply,
         ),
         group=-2,

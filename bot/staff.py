@@ -94,6 +94,11 @@ async def refuse(update: Update, context: BotContext, what: str) -> None:
         where = "private" if chat is not None and chat.type == ChatType.PRIVATE else "group"
         try:
             await audit(services, actor, "refused", detail=f"{what} ({where})")
+            if role is None and user.id in await services.db(
+                services.require_store().removed_staff
+            ):
+                # Removed while the bot ran (`ldn-bot staff remove`): the menu goes now.
+                await show_menu(context.bot, user.id, None)
         except StoreError as exc:
             log.warning("could not audit a refused staff command (%s)", type(exc).__name__)
     if update.callback_query is not None:
@@ -167,8 +172,11 @@ async def show_menu(bot: Bot, user_id: int, role: Role | None) -> None:
 
 
 async def install_menus(bot: Bot, services: Services) -> None:
-    """At start: every staff member's menu, from the config and the store."""
-    members: dict[int, Role] = {}
+    """At start: every staff member's menu, from the config and the store; members removed
+    (also by `ldn-bot staff remove`, which cannot reach Telegram's menus) lose theirs."""
+    members: dict[int, Role | None] = {}
+    for user_id in await services.db(services.require_store().removed_staff):
+        members[user_id] = None
     for record in await services.db(services.require_store().list_staff):
         members[record.user_id] = record.role
     for user_id in services.config.staff.staff:

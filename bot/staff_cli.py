@@ -49,7 +49,10 @@ def cmd_staff(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO
                 out.write(f"{args.user_id} is not an invited staff member.\n")
                 return 1
             store.append_audit(ACTOR, "remove", now, subject=f"staff:{args.user_id}")
-            out.write(f"Removed {args.user_id}.\n")
+            out.write(
+                f"Removed {args.user_id}. Their staff command menu goes when they next try a "
+                "staff command, or when the bot next starts.\n"
+            )
             return 0
         for user_id in config.staff.admins:
             out.write(f"{user_id}\tadmin\tconfig\n")

@@ -113,11 +113,16 @@ class EnrolmentQueries(StoreBase):
             ).one_or_none()
             if row is None:
                 used = conn.execute(
-                    select(EnrolmentCode.used_at).where(EnrolmentCode.code_hash == code_hash)
+                    select(EnrolmentCode.used_at, *_COLUMNS).where(
+                        EnrolmentCode.code_hash == code_hash
+                    )
                 ).one_or_none()
                 if used is None:
                     return OpenResult(Opened.UNKNOWN)
-                return OpenResult(Opened.USED if used.used_at is not None else Opened.EXPIRED)
+                if used.used_at is None:
+                    return OpenResult(Opened.EXPIRED)
+                # Which enrolment: the chat that opened it may still have its step to answer.
+                return OpenResult(Opened.USED, Enrolment(*used[1:]))
             enrolment = Enrolment(*row)
             conn.execute(delete(EnrolmentPending).where(EnrolmentPending.chat_id == chat_id))
             conn.execute(

@@ -6,123 +6,66 @@ stores them in UTC and always gives back aware UTC datetimes, on SQLite as on Po
 Tables that hold anything about a chat are registered with :func:`chat_linked` so that
 ``Store.forget_chat`` and ``Store.rows_about_chat`` cover them; a new table with a ``chat_id``
 column must carry the decorator (a test fails otherwise).
+
+The foundation (base, types, registry) is in :mod:`store.models_base`, the check-in tables in
+:mod:`store.models_checkins` and the clinic-staff tables in :mod:`store.models_staff`; all are
+re-exported here, so `from store.models import X` works for every table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any, Final, TypeVar
+from datetime import date, datetime
+from typing import Final
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
-    Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
 
-CHAT_KINDS: Final = ("private", "group", "supergroup")
-# Delivery (what happened to the message) is kept apart from outcome (what the patient did).
-DELIVERIES: Final = ("pending", "sending", "sent", "unknown", "not_sent", "blocked")
-OUTCOMES: Final = ("none", "taken", "skipped", "missed")
-REGIMEN_STATES: Final = ("active", "paused", "stopped")
-FOLLOWUP_KINDS: Final = ("snooze", "nudge")
-UNANSWERED_STATUSES: Final = ("fallback", "clarify")
-
-NAMING_CONVENTION: Final = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """``TIMESTAMP WITH TIME ZONE`` that refuses naive datetimes and returns aware UTC.
-
-    SQLite has no time zone support, so values are stored there as naive UTC text (fixed
-    width, so text order is time order) and tagged as UTC again when read.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if not isinstance(value, datetime):  # pragma: no cover - drivers give datetimes
-            raise TypeError(f"expected a datetime from the database, got {value!r}")
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-@dataclass(frozen=True)
-class ChatLink:
-    """A table holding rows about one chat, found through ``column``."""
-
-    table: Table
-    column: str = "chat_id"
-
-
-CHAT_LINKED_TABLES: list[ChatLink] = []
-"""Every table whose rows are about a chat; ``forget_chat`` deletes from all of them."""
-
-_M = TypeVar("_M", bound=type[Base])
-
-
-def register_chat_table(table: Table, column: str = "chat_id") -> None:
-    """Include ``table`` in ``forget_chat`` / ``rows_about_chat`` (idempotent)."""
-    if column not in table.c:
-        raise ValueError(f"table {table.name!r} has no column {column!r}")
-    link = ChatLink(table, column)
-    if link not in CHAT_LINKED_TABLES:
-        CHAT_LINKED_TABLES.append(link)
-
-
-def chat_linked(column: str = "chat_id") -> Callable[[_M], _M]:
-    """Class decorator form of :func:`register_chat_table` for declarative models."""
-
-    def decorate(model: _M) -> _M:
-        table = model.__table__
-        if not isinstance(table, Table):  # pragma: no cover - declarative always makes a Table
-            raise TypeError(f"{model.__name__} is not mapped to a Table")
-        register_chat_table(table, column)
-        return model
-
-    return decorate
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+from .models_base import (
+    _ID,
+    CHAT_KINDS,
+    CHAT_LINKED_TABLES,
+    DELIVERIES,
+    FOLLOWUP_KINDS,
+    NAMING_CONVENTION,
+    OUTCOMES,
+    REGIMEN_STATES,
+    UNANSWERED_STATUSES,
+    Base,
+    ChatLink,
+    UtcDateTime,
+    _in,
+    chat_linked,
+    register_chat_table,
+)
+from .models_checkins import CHECKIN_ITEMS, CHECKIN_KINDS, SEVERITIES, CheckinAnswerRow, CheckinRow
+from .models_staff import (
+    AUDIENCES,
+    BROADCAST_KINDS,
+    BROADCAST_STATES,
+    OUTBOX_DELIVERIES,
+    STAFF_ROLES,
+    AuditEntry,
+    Broadcast,
+    ClinicRef,
+    ConsentRow,
+    EnrolmentCode,
+    EnrolmentPending,
+    OutboxRow,
+    Pseudonym,
+    StaffInvite,
+    StaffMember,
+)
 
 
 @chat_linked()
@@ -222,9 +165,6 @@ class InboxUpdate(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-
-
-_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 @chat_linked()
@@ -331,260 +271,6 @@ class FollowupRow(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     message_id: Mapped[int | None] = mapped_column(BigInteger)
-
-
-# -- symptom check-ins (issue #9) ------------------------------------------------------------
-
-CHECKIN_KINDS: Final = ("side_effects", "pain")
-CHECKIN_ITEMS: Final = ("vivid_dreams", "sleep", "nausea", "headache", "mood", "none", "pain")
-SEVERITIES: Final = ("mild", "bothering", "severe")
-
-
-@chat_linked()
-class CheckinRow(Base):
-    """One symptom check-in asked of a patient (side effects a few days after a step-up, or
-    the weekly pain score): unique on (chat, local evening, kind), claimed like a reminder, so
-    it is never sent twice. ``due_at`` and ``expires_at`` bound when it may be sent (from the
-    evening's reminder until that evening ends)."""
-
-    __tablename__ = "checkins"
-    __table_args__ = (
-        UniqueConstraint("chat_id", "local_date", "kind"),
-        CheckConstraint(_in("kind", CHECKIN_KINDS), name="kind"),
-        CheckConstraint(_in("delivery", DELIVERIES), name="delivery"),
-        Index(None, "delivery", "due_at"),
-    )
-
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
-    local_date: Mapped[date] = mapped_column(Date)
-    kind: Mapped[str] = mapped_column(String(16))
-    step: Mapped[int] = mapped_column(Integer)
-    dose_mg: Mapped[str] = mapped_column(String(8))
-    delivery: Mapped[str] = mapped_column(String(10))
-    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    note: Mapped[str | None] = mapped_column(String(16))
-    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    message_id: Mapped[int | None] = mapped_column(BigInteger)
-
-
-@chat_linked()
-class CheckinAnswerRow(Base):
-    """One answer to a check-in: a side effect and how bad, "none", or the pain score. Unique
-    on (check-in, item): a second tap on the same thing never makes a second row."""
-
-    __tablename__ = "checkin_answers"
-    __table_args__ = (
-        UniqueConstraint("checkin_id", "item"),
-        CheckConstraint(_in("item", CHECKIN_ITEMS), name="item"),
-        CheckConstraint(f"severity IS NULL OR {_in('severity', SEVERITIES)}", name="severity"),
-        CheckConstraint("score IS NULL OR (score >= 0 AND score <= 10)", name="score"),
-        Index(None, "recorded_at"),
-        Index(None, "chat_id", "recorded_at"),
-    )
-
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
-    checkin_id: Mapped[int] = mapped_column(
-        _ID, ForeignKey("checkins.id", ondelete="CASCADE"), index=True
-    )
-    chat_id: Mapped[int] = mapped_column(BigInteger)
-    item: Mapped[str] = mapped_column(String(16))
-    severity: Mapped[str | None] = mapped_column(String(10))
-    score: Mapped[int | None] = mapped_column(Integer)
-    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
-# -- clinic staff (issue #10) --------------------------------------------------------------
-
-STAFF_ROLES: Final = ("admin", "staff")
-
-
-class StaffMember(Base):
-    """Someone an admin invited (``/join``). Staff listed in the config are not stored: the
-    config is their source, so removing a line there removes them."""
-
-    __tablename__ = "staff_members"
-    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="role"),)
-
-    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    role: Mapped[str] = mapped_column(String(8))
-    added_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    added_by: Mapped[int | None] = mapped_column(BigInteger)  # an admin's user id; NULL: CLI
-
-
-class StaffInvite(Base):
-    """A one-time code that makes its sender staff: only its SHA-256 is kept."""
-
-    __tablename__ = "staff_invites"
-    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="role"),)
-
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
-    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(8))
-    created_by: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    used_by: Mapped[int | None] = mapped_column(BigInteger)
-
-
-class AuditEntry(Base):
-    """One staff action or refused attempt. Appended, never updated or deleted by the
-    application. ``actor`` and ``subject`` name staff as ``staff:<user id>``, the command line
-    as ``cli``, and patients only by their pseudonym (``p-...``), whose link to the chat is in
-    :class:`Pseudonym`, which /forget deletes."""
-
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-    actor: Mapped[str] = mapped_column(String(40))
-    action: Mapped[str] = mapped_column(String(40))
-    subject: Mapped[str | None] = mapped_column(String(64))
-    detail: Mapped[str | None] = mapped_column(String(200))
-
-
-@chat_linked()
-class Pseudonym(Base):
-    """A chat's (or a person's: a private chat's id is its user's id) name in the audit log.
-    Random, not derived from the id, so that without this row it identifies nobody."""
-
-    __tablename__ = "pseudonyms"
-
-    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    pseudonym: Mapped[str] = mapped_column(String(16), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
-@chat_linked()
-class ConsentRow(Base):
-    """Consent to share adherence and check-ins with the clinic: a history of grants and
-    withdrawals; the latest row is the current answer."""
-
-    __tablename__ = "consents"
-
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    granted: Mapped[bool] = mapped_column(Boolean(create_constraint=False))
-    at: Mapped[datetime] = mapped_column(UtcDateTime())
-    source: Mapped[str] = mapped_column(String(16))  # "enrolment" or "privacy"
-
-
-@chat_linked()
-class ClinicRef(Base):
-    """The clinic's own reference for a patient enrolled by link (e.g. "MRN 1234")."""
-
-    __tablename__ = "clinic_refs"
-
-    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    ref: Mapped[str] = mapped_column(String(64))
-    linked_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
-# -- enrolment links and broadcasts (issue #10) ----------------------------------------------
-
-BROADCAST_STATES: Final = ("draft", "scheduled", "sending", "done", "cancelled")
-BROADCAST_KINDS: Final = ("text", "photo", "document")
-AUDIENCES: Final = ("all", "titrating", "plan")
-# Delivery of one outbox row: the reminders' values, and "failed" once retries ran out.
-OUTBOX_DELIVERIES: Final = (*DELIVERIES, "failed")
-
-
-class EnrolmentCode(Base):
-    """A one-time enrolment link made by staff: only its code's SHA-256 is kept. Which chat used
-    it is not kept here (that link is :class:`ClinicRef`, which /forget deletes)."""
-
-    __tablename__ = "enrolment_codes"
-
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
-    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    plan_name: Mapped[str] = mapped_column(String(32))
-    start_date: Mapped[date] = mapped_column(Date)
-    ref: Mapped[str | None] = mapped_column(String(64))
-    created_by: Mapped[int | None] = mapped_column(BigInteger)  # a staff user id; NULL: CLI
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-
-
-@chat_linked()
-class EnrolmentPending(Base):
-    """An enrolment link opened in a chat and not yet settled (replace the regimen? consent?):
-    a row, so a restart or another process continues it."""
-
-    __tablename__ = "enrolment_pending"
-
-    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    enrolment_id: Mapped[int] = mapped_column(
-        _ID, ForeignKey("enrolment_codes.id", ondelete="CASCADE")
-    )
-    stage: Mapped[str] = mapped_column(String(16))  # "replace" or "consent"
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
-class Broadcast(Base):
-    """A message from the clinic to many patients: the conversation's draft (``draft`` with
-    its ``stage``), then scheduled, sending, done or cancelled. The message is kept as Telegram
-    sent it to us (text and entities, or a file_id and caption), so patients see exactly the
-    preview."""
-
-    __tablename__ = "broadcasts"
-    __table_args__ = (
-        CheckConstraint(_in("state", BROADCAST_STATES), name="state"),
-        CheckConstraint(_in("kind", BROADCAST_KINDS), name="kind"),
-        CheckConstraint(f"audience IS NULL OR {_in('audience', AUDIENCES)}", name="audience"),
-        Index(None, "state", "scheduled_for"),
-        Index(None, "created_by", "state"),
-    )
-
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
-    created_by: Mapped[int] = mapped_column(BigInteger)  # the staff member's user id
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    state: Mapped[str] = mapped_column(String(10))
-    stage: Mapped[str | None] = mapped_column(String(16))  # of a draft
-    kind: Mapped[str] = mapped_column(String(10))
-    text: Mapped[str | None] = mapped_column(Text)  # the text, or the caption
-    entities: Mapped[str | None] = mapped_column(Text)  # JSON MessageEntity list
-    file_id: Mapped[str | None] = mapped_column(String(256))
-    audience: Mapped[str | None] = mapped_column(String(10))
-    plan_name: Mapped[str | None] = mapped_column(String(32))
-    urgent: Mapped[bool] = mapped_column(Boolean(create_constraint=False))
-    scheduled_for: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    total: Mapped[int | None] = mapped_column(Integer)
-    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    reported: Mapped[bool] = mapped_column(Boolean(create_constraint=False))
-
-
-@chat_linked()
-class OutboxRow(Base):
-    """One recipient of one broadcast: unique on (broadcast, chat), claimed like a reminder
-    (``pending`` -> ``sending``, committed before the send)."""
-
-    __tablename__ = "broadcast_outbox"
-    __table_args__ = (
-        UniqueConstraint("broadcast_id", "chat_id"),
-        CheckConstraint(_in("delivery", OUTBOX_DELIVERIES), name="delivery"),
-        Index(None, "delivery", "next_attempt_at"),
-        Index(None, "broadcast_id", "delivery"),
-    )
-
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
-    broadcast_id: Mapped[int] = mapped_column(_ID, ForeignKey("broadcasts.id", ondelete="CASCADE"))
-    chat_id: Mapped[int] = mapped_column(BigInteger)
-    delivery: Mapped[str] = mapped_column(String(10))
-    attempts: Mapped[int] = mapped_column(Integer)
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    # Set just before its request is made: a row claimed but never tried goes back to
-    # pending after a crash; only one that was tried becomes unknown.
-    attempted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    message_id: Mapped[int | None] = mapped_column(BigInteger)
-    note: Mapped[str | None] = mapped_column(String(16))
 
 
 # -- staff alerts, relays and reloads (issue #11) --------------------------------------------

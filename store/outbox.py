@@ -106,7 +106,14 @@ class OutboxQueries(StoreBase):
     def claim_outbox(self, now: datetime, *, limit: int = CLAIM_LIMIT) -> list[OutboxItem]:
         """Claim pending rows whose time has come (``sending``, committed before any send)."""
         _aware(now)
-        ready = (OutboxRow.delivery == "pending", OutboxRow.next_attempt_at <= now)
+        # Only a broadcast still ``sending``: a row that went back to pending (a retry, or a
+        # claim undone after a crash) after its broadcast was cancelled is never sent.
+        sending = select(Broadcast.id).where(Broadcast.state == "sending")
+        ready = (
+            OutboxRow.delivery == "pending",
+            OutboxRow.next_attempt_at <= now,
+            OutboxRow.broadcast_id.in_(sending),
+        )
         with self._read() as conn:
             if conn.execute(select(OutboxRow.id).where(*ready).limit(1)).first() is None:
                 return []
@@ -202,9 +209,24 @@ class OutboxQueries(StoreBase):
             OutboxRow.broadcast_id == Broadcast.id,
             OutboxRow.delivery.in_(("pending", "sending")),
         )
+        # Rows of a cancelled broadcast that came back to pending after the cancel (a retry,
+        # or a claim undone after a crash) are not sent (claim_outbox), and counted as such.
+        cancelled = (
+            OutboxRow.delivery == "pending",
+            OutboxRow.broadcast_id.in_(select(Broadcast.id).where(Broadcast.state == "cancelled")),
+        )
         with self._read() as conn:
-            if conn.scalar(select(func.count()).where(Broadcast.state == "sending")) == 0:
-                return []
+            left = conn.execute(select(OutboxRow.id).where(*cancelled).limit(1)).first()
+            sending = conn.scalar(select(func.count()).where(Broadcast.state == "sending"))
+        if left is not None:
+            with self._write() as conn:
+                conn.execute(
+                    update(OutboxRow)
+                    .where(*cancelled)
+                    .values(delivery="not_sent", note="cancelled")
+                )
+        if sending == 0:
+            return []
         with self._write() as conn:
             return sorted(
                 conn.scalars(

@@ -15,7 +15,7 @@ from typing import Literal, get_args
 from sqlalchemy import delete, insert, select, update
 
 from .base import StoreBase, _aware
-from .models import STAFF_ROLES, StaffInvite, StaffMember
+from .models import STAFF_ROLES, AuditEntry, StaffInvite, StaffMember
 
 Role = Literal["admin", "staff"]
 
@@ -79,6 +79,19 @@ class StaffQueries(StoreBase):
         with self._write() as conn:
             return bool(
                 conn.execute(delete(StaffMember).where(StaffMember.user_id == user_id)).rowcount
+            )
+
+    def removed_staff(self) -> list[int]:
+        """Everyone ever removed (from the audit log's ``remove`` entries), whatever they are
+        now: the bot clears their staff menu at start."""
+        with self._read() as conn:
+            subjects = conn.scalars(
+                select(AuditEntry.subject).where(AuditEntry.action == "remove").distinct()
+            )
+            return sorted(
+                int(subject.removeprefix("staff:"))
+                for subject in subjects
+                if subject is not None and subject.removeprefix("staff:").isdigit()
             )
 
     def stored_role(self, user_id: int) -> Role | None:

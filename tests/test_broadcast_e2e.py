@@ -199,8 +199,39 @@ async def test_a_bad_time_is_asked_again(bot: RunningBot) -> None:
     await bot.server.wait_for("sendMessage", to(NURSE), since=mark)
     again = await reply_to_prompt(bot, NURSE, text="next blue moon")
     assert "couldn't read" in again["text"] and again["reply_markup"]["force_reply"]
-    again = await reply_to_prompt(bot, NURSE, text="2026-12-01 10:00")
-    assert "not in the coming year" in again["text"]
+    again = await reply_to_prompt(bot, NURSE, text="11:30")  # today, but gone (now 12:00)
+    assert "has passed (it is Fri 04 Dec 12:00 at the clinic)" in again["text"]
+    again = await reply_to_prompt(bot, NURSE, text="2028-01-01 10:00")
+    assert "more than a year away" in again["text"]
+    assert bot.store.due_broadcasts(datetime(2029, 1, 1, tzinfo=UTC)) == []
+
+
+async def test_a_caption_too_long_for_patients_is_asked_again(bot: RunningBot) -> None:
+    add_patients(bot, 1)
+    photo = [{"file_id": "big-id", "file_unique_id": "b", "width": 900, "height": 900}]
+    await say(bot, ADMIN, "/broadcast")
+    sticker = {"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 9,
+               "height": 9, "is_animated": False, "is_video": False}  # fmt: skip
+    again = await reply_to_prompt(bot, ADMIN, sticker=sticker)
+    assert "please reply with text, a photo or a PDF" in again["text"]
+    # 1,020 characters, but each emoji counts two in Telegram's limit: 1,030.
+    again = await reply_to_prompt(bot, ADMIN, photo=photo, caption="x" * 1010 + "💊" * 10)
+    assert "1,030 characters" in again["text"] and "at most 1,024" in again["text"]
+    assert again["reply_markup"]["force_reply"] is True
+    draft = bot.store.current_draft(ADMIN)
+    assert draft is not None and draft.stage == "message"
+    question = await reply_to_prompt(bot, ADMIN, photo=photo, caption="x" * 1024)
+    assert "Who should receive it?" in question["text"]
+
+
+async def test_an_empty_audience_is_said_and_not_sent(bot: RunningBot) -> None:
+    summary = await write_broadcast(bot, NURSE, "All active", text="Nobody to read this")
+    assert "This goes to <b>0</b>" in summary["text"] and "Nobody is in this" in summary["text"]
+    answer = await press(bot, NURSE, button(summary, "Send now"))
+    assert answer["show_alert"] is True and "nothing was sent" in answer["text"]
+    assert bot.store.recent_broadcasts() == []
+    draft = bot.store.current_draft(NURSE)
+    assert draft is not None and draft.stage == "preview"  # it can still be scheduled
 
 
 async def test_updates_off_and_urgent_notices(bot: RunningBot) -> None:
@@ -268,6 +299,42 @@ async def test_two_thousand_patients_5_percent_blocked_some_429s(bot: RunningBot
     assert all(bot.store.is_unreachable(chat) for chat in blocked)
     final = bot.server.calls_to("sendMessage")[-1].params["text"]
     assert "Delivered: 1,900" in final and "Blocked the bot: 100" in final
+
+
+async def test_cancelled_mid_flight_from_the_list_with_retries_waiting(bot: RunningBot) -> None:
+    patients = add_patients(bot, 40)
+    failing = set(patients[:5])  # the server errs for these while the first round runs
+
+    def fault(method: str, params: dict[str, Any]) -> ApiError | None:
+        if method in SENDS and params.get("chat_id") in failing:
+            return ApiError(500, "Internal Server Error")
+        return None
+
+    bot.server.fault = fault
+    summary = await write_broadcast(bot, NURSE, "All active", text="Pharmacy moves")
+    await send_now(bot, NURSE, summary)
+    services = services_of(bot)
+    first = await send_broadcasts(services, NOW)
+    assert first.deliveries == {"sent": 35, "not_sent": 5} and first.finished == []
+    bot.server.fault = None
+
+    listing = await say(bot, NURSE, "/broadcasts")
+    assert "sending" in listing["text"] and "Delivered: 35" in listing["text"]
+    mark = bot.server.mark()
+    answer = await press(bot, NURSE, button(listing, "Cancel #"))
+    assert answer.get("text") == "Cancelled."
+    edited = await bot.server.wait_for("editMessageText", to(NURSE), since=mark)
+    assert "cancelled" in edited.params["text"] and "Cancel #" not in str(edited.params)
+    later = await send_broadcasts(services, NOW + timedelta(hours=1))  # retries would be due
+    assert later.deliveries == {}
+    assert received(bot.server, patients) == Counter({p: 1 for p in patients[5:]})
+    final = bot.server.calls_to("sendMessage")[-1].params
+    assert final["chat_id"] == NURSE and "cancelled" in final["text"]
+    assert "Delivered: 35" in final["text"] and "Not sent (cancelled): 5" in final["text"]
+    assert [e.action for e in bot.store.audit_entries()] == [
+        "broadcast-sent",
+        "broadcast-cancelled",
+    ]
 
 
 async def test_due_reminders_go_before_a_broadcast(bot: RunningBot) -> None:

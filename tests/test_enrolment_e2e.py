@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from bot import texts
 from bot.context import Services
-from bot.handlers.enrol import LINK_EXPIRED, LINK_INVALID, LINK_USED
+from bot.handlers.enrol import LINK_EXPIRED, LINK_INVALID, LINK_PRIVATE, LINK_USED
 from reminders import Regimen, load_plans
 from tests.botharness import TOKEN, RunningBot, running_bot
 from tests.fakebotapi import FakeBotApi, factories
@@ -92,9 +93,84 @@ async def test_a_link_sets_up_the_plan_and_asks_for_consent_once(bot: RunningBot
     bot.server.push_update(factories.command("/privacy", user_id=PATIENT))
     calls = await bot.server.wait_for_all("sendMessage", to(PATIENT), count=2, since=mark)
     assert "On since" in calls[1].params["text"]
+    mark = bot.server.mark()
     await press(bot, PATIENT, button(calls[1].params, "Stop sharing"), calls[1].result)
     assert [c.granted for c in bot.store.consent_history(PATIENT)] == [True, False]
     assert bot.store.consenting_chats() == []
+    # ... and grants it again: the latest answer counts, the history keeps all three.
+    status = (await bot.server.wait_for("editMessageText", to(PATIENT), since=mark)).params
+    assert "Off since" in status["text"] and "yes (04 Dec 2026), no (04 Dec 2026)" in status["text"]
+    await press(bot, PATIENT, button(status, "Share with my clinic"), calls[1].result)
+    assert [c.granted for c in bot.store.consent_history(PATIENT)] == [True, False, True]
+    assert bot.store.consenting_chats() == [PATIENT]
+
+    # A patient who set up alone is never offered sharing; a forged button shares nothing.
+    privacy = await say(bot, OTHER, "/privacy")
+    assert "Sharing with your clinic" not in privacy["text"]
+    answer = await press(bot, OTHER, "e:grant", bot.server.last_message(OTHER))
+    assert answer.get("text") == texts.STALE_BUTTON
+    assert bot.store.consent_history(OTHER) == []
+
+
+async def test_reopening_ones_own_link_asks_the_open_question_again(bot: RunningBot) -> None:
+    code = await make_link(bot)
+    await open_link(bot, PATIENT, code, 3)
+    # The patient left the consent question for the morning and taps the link again.
+    _, intro, question = await open_link(bot, PATIENT, code, 3)
+    assert "starting" in intro and "May I share" in question
+    assert (await open_link(bot, OTHER, code, 2))[1] == LINK_USED  # someone else: used
+    mark = bot.server.mark()
+    await press(bot, PATIENT, button(bot.server.last_message(PATIENT) or {}, "No, don't"))
+    zone = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
+    assert "time zone" in zone.params["text"].lower()
+    assert [c.granted for c in bot.store.consent_history(PATIENT)] == [False]
+    # Answered: a third tap says it was used, and that /plan shows the setup.
+    assert (await open_link(bot, PATIENT, code, 2))[1] == LINK_USED
+    draft = bot.store.get_draft(PATIENT)
+    assert draft is not None and draft.plan_name == "standard"
+
+
+async def test_reopening_before_answering_replace_asks_it_again(bot: RunningBot) -> None:
+    mine = Regimen.from_plan(load_plans().plans["standard"], date(2026, 11, 1), time(21), "UTC")
+    bot.store.save_regimen(PATIENT, mine, NOW)
+    code = await make_link(bot)
+    assert "Replace them" in (await open_link(bot, PATIENT, code, 2))[1]
+    assert "Replace them" in (await open_link(bot, PATIENT, code, 2))[1]
+    assert bot.store.get_draft(PATIENT) is None  # nothing replaced until they say so
+
+
+async def test_a_link_opened_in_a_group_stays_unused(bot: RunningBot) -> None:
+    code = await make_link(bot)
+    group = -100123
+    mark = bot.server.mark()
+    bot.server.push_update(
+        factories.command(
+            f"/start@{bot.server.bot_username} {code}", user_id=PATIENT, chat_id=group
+        )
+    )
+    calls = await bot.server.wait_for_all(
+        "sendMessage", lambda c: c.params.get("chat_id") == group, count=2, since=mark
+    )
+    assert calls[1].params["text"] == LINK_PRIVATE
+    assert bot.store.clinic_ref(group) is None and bot.store.clinic_ref(PATIENT) is None
+    assert len(await open_link(bot, PATIENT, code, 3)) == 3  # still good in a private chat
+    assert bot.store.clinic_ref(PATIENT) == "MRN 1234"
+
+
+async def test_a_link_whose_plan_was_removed_lets_the_patient_pick_one(bot: RunningBot) -> None:
+    code = await make_link(bot)
+    services = services_of(bot)
+    book = services.require_plans()
+    services.plans = replace(book, plans={"gentle": book.plans["gentle"]})  # a reload dropped it
+    _, intro, _ = await open_link(bot, PATIENT, code, 3)
+    assert "no longer offered here (standard)" in intro
+    mark = bot.server.mark()
+    await press(bot, PATIENT, button(bot.server.last_message(PATIENT) or {}, "No, don't"))
+    ask = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
+    assert "gentle" in str(ask.params.get("reply_markup")).lower()  # the plans to choose from
+    draft = bot.store.get_draft(PATIENT)
+    assert draft is not None and draft.plan_name is None
+    assert draft.start_date == date(2026, 12, 7)
 
 
 async def test_an_expired_link(bot: RunningBot) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot import texts
+from bot.cli import main
 from bot.staff_texts import JOIN_USED, JOINED
 from tests.botharness import TOKEN, RunningBot, running_bot
 from tests.fakebotapi import FakeBotApi, factories
@@ -111,3 +113,34 @@ async def test_an_invitation_makes_one_member_who_can_then_be_removed(bot: Runni
         "remove",
     ]
     assert code not in repr(bot.store.audit_entries())
+
+
+async def test_members_removed_on_the_command_line_lose_their_menu(tmp_path: Path) -> None:
+    db = tmp_path / "bot.sqlite3"
+    cli_config = tmp_path / "cli.toml"
+    cli_config.write_text(f'[storage]\nurl = "{sqlite_url(db)}"\n', encoding="utf-8")
+    tries, waits = 5101, 5102
+    async with FakeBotApi(token=TOKEN) as server:
+        config = staff_config(server, sqlite_url(db))
+        async with running_bot(server, config) as bot:
+            for member in (tries, waits):
+                bot.store.add_staff(member, "staff", datetime(2026, 12, 1, tzinfo=UTC))
+        async with running_bot(server, config) as bot:
+            assert "broadcast" in menu(server, tries) and "broadcast" in menu(server, waits)
+            for member in (tries, waits):
+                assert main(["staff", "remove", str(member), "-c", str(cli_config)]) == 0
+            # The running bot learns it when the member next tries a staff command.
+            assert (await say(bot, tries, "/broadcast"))["text"] == texts.UNKNOWN_COMMAND
+            await server.wait_for(
+                "deleteMyCommands", lambda c: c.params["scope"]["chat_id"] == tries
+            )
+            assert menu(server, tries) == [] and "broadcast" in menu(server, waits)
+            # A patient's refused command deletes no menu.
+            assert (await say(bot, PATIENT, "/broadcast"))["text"] == texts.UNKNOWN_COMMAND
+            assert not [c for c in server.calls_to("deleteMyCommands")
+                        if c.params["scope"]["chat_id"] == PATIENT]  # fmt: skip
+        # At the next start, every removed member's menu goes.
+        async with running_bot(server, config):
+            assert menu(server, waits) == []
+            assert "broadcast" in menu(server, NURSE)
+        server.assert_no_violations()

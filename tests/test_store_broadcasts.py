@@ -198,6 +198,26 @@ def test_cancel_stops_rows_not_yet_claimed(store: Store) -> None:
     assert store.claim_outbox(NOW) == []
 
 
+def test_rows_in_flight_at_a_cancel_are_never_sent_after_it(store: Store) -> None:
+    patients(store, 5)
+    bid = draft_to(store)
+    store.launch_broadcast(bid, NOW)
+    retried, untried, sent = store.claim_outbox(NOW, limit=3)
+    for item in (retried, sent):
+        store.mark_outbox_attempted(item.id, NOW)
+    assert store.cancel_broadcast(bid, NOW) == "sending"
+    # In flight at the cancel: one answered 5xx (worth a retry), one arrived, and the process
+    # died before trying the third (its claim is undone).
+    store.record_outbox(
+        [OutboxResult(retried.id, "not_sent", retry=True), OutboxResult(sent.id, "sent", 7)], NOW
+    )
+    store.recover_outbox(NOW + timedelta(seconds=1))
+    assert store.claim_outbox(NOW + RETRIES[-1] * 2) == []
+    assert store.finish_broadcasts(NOW + timedelta(seconds=2)) == []
+    assert store.outbox_counts(bid) == {"sent": 1, "not_sent": 4}
+    assert untried.id != retried.id
+
+
 def test_scheduled_broadcasts_launch_when_due(store: Store) -> None:
     patients(store, 3)
     bid = draft_to(store, urgent=True)

@@ -56,7 +56,10 @@ async def _prompt(services: Services, chat_id: int, text: str, placeholder: str)
     result = await services.require_sender().call(
         chat_id,
         lambda bot: bot.send_message(
-            chat_id, text, reply_markup=ForceReply(input_field_placeholder=placeholder)
+            # An empty placeholder is a Bad Request: none then.
+            chat_id,
+            text,
+            reply_markup=ForceReply(input_field_placeholder=placeholder or None),
         ),
         what="sendMessage",
     )
@@ -153,6 +156,19 @@ async def _take_message(
         return
     text = message.text if kind == "text" else message.caption
     entities = message.entities if kind == "text" else message.caption_entities
+    limit = TEXT_LIMIT if kind == "text" else CAPTION_LIMIT
+    if text is not None and (length := utf16_length(text)) > limit:
+        # Telegram Premium lets staff write longer captions than a bot may send: say so now,
+        # not after the preview fails.
+        await _prompt(
+            services,
+            draft.created_by,
+            f"{PROMPT_MESSAGE}: that {'text' if kind == 'text' else 'caption'} has "
+            f"{number(length)} characters; patients can be sent at most {number(limit)}. "
+            "Please reply with a shorter one.",
+            "",
+        )
+        return
     await services.db(
         store.update_draft,
         draft.id,
@@ -163,6 +179,11 @@ async def _take_message(
         file_id=file_id,
     )
     await send_html(update, context, ["Who should receive it?"], _audience_keyboard(services))
+
+
+def utf16_length(text: str) -> int:
+    """The length Telegram's limits count (UTF-16 code units: an emoji can count two)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _in_clinic_time(services: Services, text: str) -> datetime | None:
@@ -185,11 +206,13 @@ async def _take_time(
     when = _in_clinic_time(services, message.text or "")
     now = services.clock()
     if when is None or not now < when <= now + timedelta(days=365):
-        problem = (
-            "I couldn't read that as a date and time to come."
-            if when is None
-            else ("That time is not in the coming year.")
-        )
+        if when is None:
+            problem = "I couldn't read that as a date and time."
+        elif when <= now:
+            clinic_now = now.astimezone(when.tzinfo)
+            problem = f"That time has passed (it is {clinic_now:%a %d %b %H:%M} at the clinic)."
+        else:
+            problem = "That time is more than a year away."
         await _prompt(
             services,
             draft.created_by,
@@ -212,7 +235,7 @@ async def _take_time(
         staff_name(draft.created_by),
         "broadcast-scheduled",
         subject=f"broadcast:{draft.id}",
-        detail=f"for {when.isoformat()}",
+        detail=f"for {when.isoformat()}, {draft.audience}{' urgent' if draft.urgent else ''}",
     )
     await send_html(
         update,
@@ -253,6 +276,8 @@ async def _preview(update: Update, context: BotContext, draft: BroadcastRecord) 
         if draft.urgent
         else ""
     )
+    if count == 0:
+        urgent += "\nNobody is in this audience now: Send now would reach no one."
     rows = [[_button("Send now", "now"), _button("Schedule…", "sch")]]
     if await staff_user(update, context, "admin") is not None:
         rows.append([_button("Unmark urgent" if draft.urgent else "Mark urgent", "urg")])
@@ -331,8 +356,17 @@ async def broadcast_button(update: Update, context: BotContext) -> None:
         )
         return
     if what == "now":
+        audience = audience_of(draft)
+        assert audience is not None
+        now = services.clock()
+        if not await services.db(store.audience, audience, now, await staff_ids(services)):
+            await query.answer(
+                "Nobody is in this audience now: nothing was sent. Schedule it, or Cancel.",
+                show_alert=True,
+            )
+            return
         await query.answer()
-        total = await launch(services, draft.id, services.clock())
+        total = await launch(services, draft.id, now)
         if total is None:
             await edit_html(query, "That broadcast is finished.")
             return

@@ -24,13 +24,17 @@ from bot.texts import STALE_BUTTON, escape
 from reminders.parsing import parse_date
 from store.audit import staff_name
 from store.broadcasts import UPDATES_KEY
-from store.enrolment import Enrolment, Opened
+from store.enrolment import Enrolment, Opened, PendingEnrolment
 
 LINK_INVALID = "This link is not valid. Please check it with your clinic."
 LINK_EXPIRED = "This enrolment link has expired. Please ask your clinic for a new one."
 LINK_USED = (
     "This enrolment link was already used. If that was you, your setup is kept: /plan shows "
     "it. Otherwise please ask your clinic for a new link."
+)
+LINK_PRIVATE = (
+    "Enrolment links work only in a private chat with me: open the link on your own phone, "
+    "or tap my name and then Start."
 )
 USAGE = (
     "Usage: <code>/enrol PLAN START [REFERENCE]</code>, for example "
@@ -127,7 +131,11 @@ def _consent_question(services: Services) -> tuple[str, InlineKeyboardMarkup]:
 async def open_link(update: Update, context: BotContext, code: str) -> None:
     """/start CODE: use an enrolment link in this chat."""
     chat = update.effective_chat
-    if chat is None or chat.type != ChatType.PRIVATE:
+    if chat is None:
+        return
+    if chat.type != ChatType.PRIVATE:
+        # The link stays unused: it is the patient's own, for their private chat with the bot.
+        await send_html(update, context, [LINK_PRIVATE])
         return
     services = context.services
     store = services.require_store()
@@ -135,18 +143,46 @@ async def open_link(update: Update, context: BotContext, code: str) -> None:
     current = await services.db(store.get_regimen, chat.id)
     stage = "replace" if current is not None else "consent"
     opened = await services.db(store.open_enrolment, code_hash(code), chat.id, now, stage=stage)
+    if opened.result is Opened.USED and opened.enrolment is not None:
+        pending = await services.db(store.pending_enrolment, chat.id)
+        if pending is not None and pending.enrolment.id == opened.enrolment.id:
+            # The same patient tapping their link again (the question scrolled away, or
+            # they left it for the morning): ask the open question again.
+            await _ask_pending(update, context, pending)
+            return
     if opened.result is not Opened.OPENED or opened.enrolment is None:
         problem = {Opened.EXPIRED: LINK_EXPIRED, Opened.USED: LINK_USED}
         await send_html(update, context, [problem.get(opened.result, LINK_INVALID)])
         return
-    enrolment = opened.enrolment
+    if current is None:
+        await _start_draft(services, chat.id, opened.enrolment)
+    pending = await services.db(store.pending_enrolment, chat.id)
+    if pending is not None:
+        await _ask_pending(update, context, pending)
+
+
+async def _ask_pending(update: Update, context: BotContext, pending: PendingEnrolment) -> None:
+    """The enrolment's open question: replace the chat's regimen? or share with the clinic?"""
+    services = context.services
+    enrolment = pending.enrolment
     plan = services.require_plans().get(enrolment.plan_name)
-    title = escape(plan.title if plan is not None else enrolment.plan_name)
     intro = (
-        f"Your clinic has set up a plan for you: <b>{title}</b>, starting "
+        f"Your clinic has set up a plan for you: <b>{escape(plan.title)}</b>, starting "
         f"{rt.long_day(enrolment.start_date)}."
+        if plan is not None
+        else "Your clinic chose a plan that is no longer offered here "
+        f"({escape(enrolment.plan_name)}): you will pick one after this question. Please check "
+        "it with your clinic."
     )
-    if current is not None:
+    chat = update.effective_chat
+    assert chat is not None
+    store = services.require_store()
+    current = await services.db(store.get_regimen, chat.id)
+    if pending.stage == "replace" and current is None:
+        # The reminders it would replace were stopped meanwhile: nothing to ask.
+        if await services.db(store.settle_enrolment, chat.id, "replace", "consent"):
+            await _start_draft(services, chat.id, enrolment)
+    elif pending.stage == "replace" and current is not None:
         text = (
             f"{intro}\n\nYou already have reminders ({escape(current.regimen.plan_title)}). "
             "Replace them with your clinic's plan?"
@@ -154,7 +190,6 @@ async def open_link(update: Update, context: BotContext, code: str) -> None:
         rows = [[_button("Use the clinic's plan", "rep"), _button("Keep mine", "keep")]]
         await send_html(update, context, [text], InlineKeyboardMarkup(rows))
         return
-    await _start_draft(services, chat.id, enrolment)
     question, markup = _consent_question(services)
     await send_html(update, context, [intro, question], markup)
 
@@ -162,12 +197,14 @@ async def open_link(update: Update, context: BotContext, code: str) -> None:
 async def _start_draft(services: Services, chat_id: int, enrolment: Enrolment) -> None:
     store = services.require_store()
     await services.db(store.delete_draft, chat_id)
+    # A plan removed from the clinic's file since the link was made: the patient picks one.
+    known = services.require_plans().get(enrolment.plan_name) is not None
     await services.db(
         store.save_draft,
         chat_id,
-        "zone",
+        "zone" if known else "plan",
         services.clock(),
-        plan_name=enrolment.plan_name,
+        plan_name=enrolment.plan_name if known else None,
         start_date=enrolment.start_date,
     )
 
@@ -187,6 +224,11 @@ async def enrolment_button(update: Update, context: BotContext) -> None:
     now = services.clock()
     what = decoded.value
     if what in ("grant", "withdraw"):
+        if (await consent_status(services, chat.id))[0] is None:
+            # Only a patient the clinic enrolled is ever shown these buttons: a forged one
+            # from a self-set-up patient shares nothing.
+            await query.answer(STALE_BUTTON, show_alert=True)
+            return
         await services.db(store.record_consent, chat.id, what == "grant", now, "privacy")
         await query.answer()
         text, markup = await consent_status(services, chat.id)
