@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from telegram import Bot, Message, MessageEntity
 
+from bot.batchwrite import BatchWriter
 from bot.context import BotContext, Services
 from bot.sender import Delivery, Lane, Outcome
 from store import StoreError
@@ -202,7 +203,9 @@ async def send_broadcasts(
     connections = services.config.sending.bulk_connections
     batch = max(1, connections // 2)
     queue: asyncio.Queue[OutboxItem | None] = asyncio.Queue(maxsize=batch)
-    writer = _Writer(services, current)
+    writer: BatchWriter[OutboxResult] = BatchWriter(
+        lambda batch: services.db(store.record_outbox, batch, current())
+    )
     workers = [
         asyncio.create_task(_worker(services, queue, records, gate, writer, report))
         for _ in range(connections)
@@ -242,39 +245,12 @@ async def send_broadcasts(
     return report
 
 
-class _Writer:
-    """Records results behind the sends, many per transaction: the first result starts a
-    write at once and results that arrive meanwhile go in the next one, so a row stays
-    ``sending`` (and would become ``unknown`` at a crash) only while its write is under way."""
-
-    def __init__(self, services: Services, current: Callable[[], datetime]) -> None:
-        self._services = services
-        self._current = current
-        self._pending: list[OutboxResult] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, result: OutboxResult) -> None:
-        self._pending.append(result)
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._write_all())
-
-    async def _write_all(self) -> None:
-        store = self._services.require_store()
-        while self._pending:
-            batch, self._pending = self._pending, []
-            await self._services.db(store.record_outbox, batch, self._current())
-
-    async def drain(self) -> None:
-        while self._task is not None and not self._task.done():
-            await self._task
-
-
 async def _worker(
     services: Services,
     queue: asyncio.Queue[OutboxItem | None],
     records: dict[int, BroadcastRecord],
     gate: asyncio.Semaphore,
-    writer: _Writer,
+    writer: BatchWriter[OutboxResult],
     report: BroadcastReport,
 ) -> None:
     sender = services.require_sender()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot import reminder_texts as rt
+from bot.batchwrite import BatchWriter
 from bot.checkin_dispatch import dispatch_checkins
 from bot.context import BotContext, Services
 from bot.sender import Delivery, Lane, SendResult
@@ -68,7 +69,10 @@ async def dispatch(services: Services, now: datetime) -> DispatchReport:
     report.missed = await services.db(store.close_missed, now)
     gate = asyncio.Semaphore(services.config.sending.bulk_connections)
     nudge = settings.nudge_after_minutes
-    writer = _Writer(services, now, now + timedelta(minutes=nudge) if nudge else None)
+    nudge_at = now + timedelta(minutes=nudge) if nudge else None
+    writer: BatchWriter[SendRecord] = BatchWriter(
+        lambda batch: services.db(store.record_reminders, batch, now, nudge_at=nudge_at)
+    )
     in_flight = services.config.sending.bulk_connections
     claimed = await services.db(store.claim_reminders, now, grace, limit=CLAIM_BATCH)
     while claimed:
@@ -122,42 +126,12 @@ async def _send(
         )
 
 
-class _Writer:
-    """Records sends' results behind them, many per transaction: the first result starts a
-    write at once, results that arrive meanwhile go in the next one. A crash before a result
-    is written leaves its row ``sending``, which becomes ``unknown``: never sent twice."""
-
-    def __init__(self, services: Services, now: datetime, nudge_at: datetime | None) -> None:
-        self._services = services
-        self._now = now
-        self._nudge_at = nudge_at
-        self._pending: list[SendRecord] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, record: SendRecord) -> None:
-        self._pending.append(record)
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._write_all())
-
-    async def _write_all(self) -> None:
-        store = self._services.require_store()
-        while self._pending:
-            batch, self._pending = self._pending, []
-            await self._services.db(
-                store.record_reminders, batch, self._now, nudge_at=self._nudge_at
-            )
-
-    async def drain(self) -> None:
-        while self._task is not None and not self._task.done():
-            await self._task
-
-
 async def _send_reminder(
     services: Services,
     evening: EveningRecord,
     gate: asyncio.Semaphore,
     report: DispatchReport,
-    writer: _Writer,
+    writer: BatchWriter[SendRecord],
 ) -> None:
     result = await _send(services, evening, "reminder", gate)
     message_id = result.value.message_id if result.value is not None else None
