@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Final
 
 from knowledge.errors import ValidationError
+from knowledge.linear import class_probabilities
 
 DEFAULT_PATH: Final = Path(__file__).resolve().parent / "data" / "reranker.json"
 ABSTAIN: Final = "-abstain"  # not a valid entry id (ids start with a letter or digit)
@@ -137,30 +137,7 @@ class Reranker:
     def probabilities(self, tokens: Sequence[str], words: Sequence[str]) -> list[float]:
         """The probability of each class (in :attr:`classes` order)."""
         counts = Counter(features(tokens, words))
-        rows = self._rows
-        squares = 0.0
-        picked: list[tuple[float, ...]] = []
-        for feature, count in counts.items():
-            row = rows.get(feature)
-            if row is None:
-                continue
-            idf2, weighted = row
-            if count == 1:
-                squares += idf2
-                picked.append(weighted)
-                continue
-            tf = 1.0 + math.log(count)
-            squares += tf * tf * idf2
-            picked.append(tuple(tf * w for w in weighted))
-        scores = list(self._intercepts)
-        if picked:
-            norm = math.sqrt(squares)
-            columns = zip(*picked, strict=True)
-            scores = [s + sum(column) / norm for s, column in zip(scores, columns, strict=True)]
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
-        return [e / total for e in exps]
+        return class_probabilities(counts, self._rows, self._intercepts)
 
     def read(self, tokens: Sequence[str], words: Sequence[str]) -> Reading:
         probs = self.probabilities(tokens, words)

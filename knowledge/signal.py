@@ -11,7 +11,6 @@ inference cannot drift apart.
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from dataclasses import dataclass
 from itertools import pairwise
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from knowledge.errors import ValidationError
+from knowledge.linear import class_probabilities
 from knowledge.normalize import bare
 
 DEFAULT_PATH: Final = Path(__file__).resolve().parent / "data" / "safety_signal.json"
@@ -129,30 +129,7 @@ class SafetySignal:
     def probabilities(self, folded: str) -> list[float]:
         """The probability of each class (in :attr:`classes` order) for one window of text."""
         counts = Counter(features(folded, *self._char))
-        rows = self._rows
-        squares = 0.0
-        picked: list[tuple[float, ...]] = []
-        for feature, count in counts.items():
-            row = rows.get(feature)
-            if row is None:
-                continue
-            idf2, weighted = row
-            if count == 1:  # most features: tf 1 either way
-                squares += idf2
-                picked.append(weighted)
-                continue
-            tf = 1.0 + math.log(count) if self._sublinear else float(count)
-            squares += tf * tf * idf2
-            picked.append(tuple(tf * w for w in weighted))
-        scores = list(self._intercepts)
-        if picked:
-            norm = math.sqrt(squares)
-            columns = zip(*picked, strict=True)
-            scores = [s + sum(column) / norm for s, column in zip(scores, columns, strict=True)]
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
-        return [e / total for e in exps]
+        return class_probabilities(counts, self._rows, self._intercepts, sublinear=self._sublinear)
 
     def read(self, folded: str) -> Signal:
         """The signal for a message (folded), its most alarming window for a long one."""
