@@ -48,6 +48,8 @@ class Services:
     reminders_recovered: bool = False  # the first reminder tick after start has swept
     broadcasts_recovered: bool = False  # the same for the broadcast outbox
     reload_seen: int | None = None  # the newest reload request this process has looked at
+    # Invited staff ids and when they were read (time.monotonic): see bot.staff.may_be_staff.
+    staff_cache: tuple[float, frozenset[int]] | None = None
     _seen: OrderedDict[int, datetime] = field(default_factory=OrderedDict)
     _bulk_lock: ProcessLock | None = None
 

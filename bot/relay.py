@@ -22,7 +22,7 @@ from bot.context import BotContext, Services
 from bot.handlers.checkin import send_checkin
 from bot.handlers.common import send_html
 from bot.sender import Delivery
-from bot.staff import role_of
+from bot.staff import may_be_staff, role_of
 from bot.texts import escape
 from knowledge import Status
 from store.audit import staff_name
@@ -76,7 +76,9 @@ async def relay_text(update: Update, context: BotContext) -> None:
             clinic = services.engine.clinic.placeholders()["clinic"]
             await send_html(update, context, [escape(RELAY_CLOSED.format(clinic=clinic))])
             return
-    # One indexed read; the role is checked only when a message is being composed.
+    # Only staff compose: patients' messages (nearly all of them) skip the store read.
+    if not await may_be_staff(services, user.id):
+        return
     composing = await services.db(store.composing_relay, user.id, now)
     if composing is None or await role_of(services, user.id) is None:
         return

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -55,6 +56,31 @@ async def role_of(services: Services, user_id: int) -> Role | None:
     if role is not None:
         return role
     return await services.db(services.require_store().stored_role, user_id)
+
+
+# How stale the list of invited staff may be for may_be_staff: an invitation redeemed in
+# another process is seen this much later at most (this process sees its own at once).
+STAFF_CACHE_SECONDS = 30.0
+
+
+async def may_be_staff(services: Services, user_id: int) -> bool:
+    """Whether the user is staff, from the config or a list of invited members read at most
+    every STAFF_CACHE_SECONDS: a cheap test for handlers that every patient's message passes
+    (a store read for each one cost more than answering the question)."""
+    if config_role(services, user_id) is not None:
+        return True
+    now = time.monotonic()
+    cache = services.staff_cache
+    if cache is None or now - cache[0] > STAFF_CACHE_SECONDS:
+        staff = await services.db(services.require_store().list_staff)
+        cache = (now, frozenset(member.user_id for member in staff))
+        services.staff_cache = cache
+    return user_id in cache[1]
+
+
+def forget_staff_cache(services: Services) -> None:
+    """This process changed who is staff: read the list again at the next test."""
+    services.staff_cache = None
 
 
 def allows(role: Role | None, needed: Role) -> bool:

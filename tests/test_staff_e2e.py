@@ -13,6 +13,7 @@ import pytest
 
 from bot import texts
 from bot.cli import main
+from bot.staff import forget_staff_cache, may_be_staff
 from bot.staff_texts import JOIN_USED, JOINED
 from tests.botharness import TOKEN, RunningBot, running_bot
 from tests.fakebotapi import FakeBotApi, factories
@@ -144,3 +145,22 @@ async def test_members_removed_on_the_command_line_lose_their_menu(tmp_path: Pat
             assert menu(server, waits) == []
             assert "broadcast" in menu(server, NURSE)
         server.assert_no_violations()
+
+
+async def test_may_be_staff_reads_invited_members_until_this_process_changes_them(
+    bot: RunningBot,
+) -> None:
+    """The relay's cheap test: config staff at once, invited members from a list read at most
+    every STAFF_CACHE_SECONDS, read again at once after this process's own /join or removal."""
+    services = bot.app.bot_data.services
+    assert services is not None
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    assert await may_be_staff(services, ADMIN)  # from the config
+    assert not await may_be_staff(services, NEWCOMER)
+    bot.store.add_staff(NEWCOMER, "staff", now)  # e.g. by another process
+    assert not await may_be_staff(services, NEWCOMER)  # the list read a moment ago
+    forget_staff_cache(services)
+    assert await may_be_staff(services, NEWCOMER)
+    assert bot.store.remove_staff(NEWCOMER)
+    forget_staff_cache(services)
+    assert not await may_be_staff(services, NEWCOMER)

@@ -14,6 +14,7 @@ from bot.staff import (
     audit,
     code_hash,
     config_role,
+    forget_staff_cache,
     new_code,
     pseudonym_of,
     refuse,
@@ -110,6 +111,7 @@ async def staff_button(update: Update, context: BotContext) -> None:
     if what == "rm" and value.isdigit():
         user_id = int(value)
         removed = await services.db(services.require_store().remove_staff, user_id)
+        forget_staff_cache(services)
         await query.answer("Removed." if removed else "Not an invited member.")
         if removed:
             await audit(services, staff_name(admin), "remove", subject=staff_name(user_id))
@@ -135,6 +137,7 @@ async def join(update: Update, context: BotContext) -> None:
         return
     store = services.require_store()
     redemption = await services.db(store.redeem_invite, code_hash(code), user.id, services.clock())
+    forget_staff_cache(services)
     if redemption.result is Redeemed.UNKNOWN:
         await refuse(update, context, "join")
         return
