@@ -37,7 +37,13 @@ async def _serve(token: str, conn: Connection) -> None:
                 since = args[0]
                 conn.send(
                     [
-                        (c.method, c.params.get("chat_id"), c.status, c.time)
+                        # A silent message (a check-in under its reminder) is told apart.
+                        (
+                            c.method + (":silent" if c.params.get("disable_notification") else ""),
+                            c.params.get("chat_id"),
+                            c.status,
+                            c.time,
+                        )
                         for c in server.calls[since:]
                     ]
                 )
