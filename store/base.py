@@ -13,7 +13,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute
@@ -122,6 +122,26 @@ class StoreBase:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {exc}") from exc
+
+    def _record_send(
+        self, model: Any, row_id: int, delivery: str, now: datetime, message_id: int | None
+    ) -> bool:
+        """Record what became of one claimed bulk send (a follow-up, a check-in): False if the
+        row was not being sent."""
+        _aware(now)
+        with self._write() as conn:
+            return bool(
+                conn.execute(
+                    update(model)
+                    .where(model.id == row_id, model.delivery.in_(("sending", "unknown")))
+                    .values(
+                        delivery=delivery,
+                        sent_at=now if delivery == "sent" else None,
+                        message_id=message_id,
+                        note=None,
+                    )
+                ).rowcount
+            )
 
     def _upsert(
         self,

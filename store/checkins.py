@@ -186,23 +186,7 @@ class CheckinQueries(StoreBase):
         self, checkin_id: int, delivery: Delivery, now: datetime, *, message_id: int | None
     ) -> bool:
         """Record what became of one claimed check-in; False if it was not being sent."""
-        _aware(now)
-        with self._write() as conn:
-            return bool(
-                conn.execute(
-                    update(CheckinRow)
-                    .where(
-                        CheckinRow.id == checkin_id,
-                        CheckinRow.delivery.in_(("sending", "unknown")),
-                    )
-                    .values(
-                        delivery=delivery,
-                        sent_at=now if delivery == "sent" else None,
-                        message_id=message_id,
-                        note=None,
-                    )
-                ).rowcount
-            )
+        return self._record_send(CheckinRow, checkin_id, delivery, now, message_id)
 
     def recover_checkins(self, before: datetime) -> int:
         """Check-ins claimed before `before` and still ``sending`` become ``unknown``."""

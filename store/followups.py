@@ -179,23 +179,8 @@ class FollowupQueries(StoreBase):
     def record_followup(
         self, followup_id: int, delivery: Delivery, now: datetime, *, message_id: int | None
     ) -> bool:
-        _aware(now)
-        with self._write() as conn:
-            return bool(
-                conn.execute(
-                    update(FollowupRow)
-                    .where(
-                        FollowupRow.id == followup_id,
-                        FollowupRow.delivery.in_(("sending", "unknown")),
-                    )
-                    .values(
-                        delivery=delivery,
-                        sent_at=now if delivery == "sent" else None,
-                        message_id=message_id,
-                        note=None,
-                    )
-                ).rowcount
-            )
+        """Record what became of one claimed follow-up; False if it was not being sent."""
+        return self._record_send(FollowupRow, followup_id, delivery, now, message_id)
 
     # -- taps ------------------------------------------------------------------------------
 
