@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Final
@@ -32,6 +33,17 @@ FORMAT: Final = 1
 WINDOW: Final = 60
 
 
+def char_grams(token: str, char_min: int = 3, char_max: int = 5) -> list[str]:
+    """One word's character n-grams, padded with a space at both ends."""
+    padded = f" {token} "
+    size = len(padded)
+    return [
+        padded[start : start + n]
+        for n in range(char_min, min(char_max, size) + 1)
+        for start in range(size - n + 1)
+    ]
+
+
 def features(folded: str, char_min: int = 3, char_max: int = 5, words: bool = True) -> list[str]:
     """The model's features of text that :func:`knowledge.normalize.fold` has seen: character
     n-grams within each word (padded with a space at both ends), words and word pairs."""
@@ -39,10 +51,7 @@ def features(folded: str, char_min: int = 3, char_max: int = 5, words: bool = Tr
     out: list[str] = []
     extend = out.extend
     for token in tokens:
-        padded = f" {token} "
-        size = len(padded)
-        for n in range(char_min, min(char_max, size) + 1):
-            extend([padded[start : start + n] for start in range(size - n + 1)])
+        extend(char_grams(token, char_min, char_max))
     if words:
         extend(["w:" + token for token in tokens])
         extend([f"b:{a} {b}" for a, b in pairwise(tokens)])
@@ -91,6 +100,9 @@ class SafetySignal:
         self._rows = {
             f: (idf[f] * idf[f], tuple(idf[f] * w for w in ws)) for f, ws in weights.items()
         }
+        # A word's n-grams that the model knows, remembered: most of a message's n-grams are
+        # not in the vocabulary, and the same words come back in message after message.
+        self._word_grams = lru_cache(maxsize=16384)(self._word_grams_uncached)
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> SafetySignal:
@@ -126,9 +138,28 @@ class SafetySignal:
                 path.name, None, None, f"not a valid safety signal ({exc})"
             ) from exc
 
+    def _word_grams_uncached(self, token: str) -> tuple[str, ...]:
+        rows = self._rows
+        return tuple(g for g in char_grams(token, *self._char[:2]) if g in rows)
+
+    def _known_features(self, folded: str) -> list[str]:
+        """:func:`features` without those the model does not know, in the same order (the
+        same probabilities, computed with fewer look-ups)."""
+        tokens = bare(folded).split()
+        out: list[str] = []
+        extend = out.extend
+        word_grams = self._word_grams
+        for token in tokens:
+            extend(word_grams(token))
+        if self._char[2]:
+            rows = self._rows
+            extend([f for f in ["w:" + t for t in tokens] if f in rows])
+            extend([f for f in [f"b:{a} {b}" for a, b in pairwise(tokens)] if f in rows])
+        return out
+
     def probabilities(self, folded: str) -> list[float]:
         """The probability of each class (in :attr:`classes` order) for one window of text."""
-        counts = Counter(features(folded, *self._char))
+        counts = Counter(self._known_features(folded))
         return class_probabilities(counts, self._rows, self._intercepts, sublinear=self._sublinear)
 
     def read(self, folded: str) -> Signal:
