@@ -145,9 +145,16 @@ class Matcher:
         # Words in a large share of all phrasings would make every shortlist huge; they still
         # count in the exact scores below, only not in choosing the shortlist.
         limit = int(common_share * len(phrasing_tokens))
-        self._postings = {t: p for t, p in postings.items() if len(p) <= limit}
+        # Each posting carries what it adds to its phrasing's shortlist score: the word's idf,
+        # less the phrasing's tie-break, so that choosing the shortlist is one addition each.
+        tiebreak = self._tiebreak
+        scored = {
+            t: ({pid: self._idf[t] - tiebreak[pid] for pid in p}, len(p) > limit)
+            for t, p in postings.items()
+        }
+        self._postings = {t: p for t, (p, common) in scored.items() if not common}
         # A question made only of such words ("what is ldn") still needs a shortlist.
-        self._common_postings = {t: p for t, p in postings.items() if len(p) > limit}
+        self._common_postings = {t: p for t, (p, common) in scored.items() if common}
         lexicon = normalizer.lexicon
         self._vocab = tuple(sorted(raw_vocab | lexicon.stopwords | set(lexicon.spelling)))
         self._vocab_set = frozenset(self._vocab)
@@ -167,6 +174,7 @@ class Matcher:
                         topic_words.setdefault(word[:1], set()).add(word)
         self._topic_by_initial = {k: tuple(sorted(v)) for k, v in topic_words.items()}
         self._correct = lru_cache(maxsize=8192)(self._correct_uncached)
+        self._common_sums = lru_cache(maxsize=256)(self._common_sums_uncached)
 
     # -- question side ---------------------------------------------------------------------
 
@@ -206,6 +214,34 @@ class Matcher:
     def idf(self, token: str) -> float:
         return self._idf.get(token, self._idf_unknown)
 
+    def _common_sums_uncached(self, common: tuple[str, ...]) -> dict[int, float]:
+        """What these common words add to each phrasing that has one of them, added in the
+        words' order (the same few words come in question after question)."""
+        sums: dict[int, float] = {}
+        get = sums.get
+        for token in common:
+            for pid, add in self._common_postings[token].items():
+                sums[pid] = get(pid, 0.0) + add
+        return sums
+
+    def _with_common(
+        self, accumulated: dict[int, float], common: tuple[str, ...]
+    ) -> dict[int, float]:
+        """`accumulated` plus the common words' postings: the same sums, in the same order, as
+        adding each posting in turn, without a step per posting."""
+        sums = self._common_sums(common)
+        merged = dict(accumulated)
+        merged.update(sums)
+        postings = self._common_postings
+        for pid, score in accumulated.items():
+            if pid in sums:
+                for token in common:
+                    add = postings[token].get(pid)
+                    if add is not None:
+                        score = score + add
+                merged[pid] = score
+        return merged
+
     # -- scoring ---------------------------------------------------------------------------
 
     def rank(self, normalised: str, limit: int = 5, *, context: str = "") -> list[Scored]:
@@ -229,15 +265,21 @@ class Matcher:
         # Words tie across many phrasings ("dose"): a tiny penalty for a long phrasing puts the
         # shortest ones, the closest to so short a question, first (rather than the entries
         # that come first in the file).
-        tiebreak = self._tiebreak
         accumulated: dict[int, float] = {}
-        for token, weight in weights.items():
-            for pid in self._postings.get(token, ()):
-                accumulated[pid] = accumulated.get(pid, 0.0) + weight - tiebreak[pid]
+        get = accumulated.get
+        for token in weights:
+            postings = self._postings.get(token)
+            if postings is None:
+                continue
+            if not accumulated:
+                accumulated.update(postings)
+                continue
+            for pid, add in postings.items():
+                accumulated[pid] = get(pid, 0.0) + add
         if len(accumulated) < self.shortlist:
-            for token, weight in weights.items():
-                for pid in self._common_postings.get(token, ()):
-                    accumulated[pid] = accumulated.get(pid, 0.0) + weight - tiebreak[pid]
+            common = tuple(t for t in weights if t in self._common_postings)
+            if common:
+                accumulated = self._with_common(accumulated, common)
         if not accumulated:
             return []
         # The same as heapq.nlargest (documented as equivalent), and three times faster here.
