@@ -306,26 +306,28 @@ class Matcher:
         w_sum = w.overlap + w.coverage + w.fuzzy + w.surface
         w_overlap, w_coverage, w_fuzzy, w_surface = w.overlap, w.coverage, w.fuzzy, w.surface
         effective = [(t, found.get(t, wt)) for t, wt in weights.items()]
+        phrasing_tokens, phrasing_weight = self._phrasing_tokens, self._phrasing_weight
+        phrasing_entry, entry_vocab = self._phrasing_entry, self._entry_vocab
+        scale = 100 / w_sum
         coverage_cache: dict[int, float] = {}
         best: dict[int, tuple[float, int]] = {}
         for pos, pid in enumerate(shortlist):
-            toks = self._phrasing_tokens[pid]
-            overlap = sum(e for t, e in effective if t in toks)
-            phrasing_share = (
-                overlap / self._phrasing_weight[pid] if self._phrasing_weight[pid] else 0
-            )
-            entry_index = self._phrasing_entry[pid]
+            toks = phrasing_tokens[pid]
+            overlap = sum([e for t, e in effective if t in toks])
+            own = phrasing_weight[pid]
+            phrasing_share = overlap / own if own else 0
+            entry_index = phrasing_entry[pid]
             coverage = coverage_cache.get(entry_index)
             if coverage is None:
-                vocab = self._entry_vocab[entry_index]
-                explained = sum(wt for t, wt in weights.items() if t in vocab)
+                vocab = entry_vocab[entry_index]
+                explained = sum([wt for t, wt in weights.items() if t in vocab])
                 unexplained = sum(
-                    discounted.get(t, wt) for t, wt in weights.items() if t not in vocab
+                    [discounted.get(t, wt) for t, wt in weights.items() if t not in vocab]
                 )
                 total = explained + unexplained
                 coverage = explained / total if total else 0.0
                 coverage_cache[entry_index] = coverage
-            score = (100 / w_sum) * (
+            score = scale * (
                 w_overlap * min(phrasing_share, 1.0)
                 + w_coverage * coverage
                 + w_fuzzy * fuzzy_by_pos[pos] * coverage
