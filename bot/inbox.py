@@ -3,10 +3,11 @@
 PTB's Updater keeps fetched updates in memory and acknowledges them with the next getUpdates
 offset, so a crash loses every update fetched but not yet answered. Here:
 
-* :class:`Poller` asks getUpdates, stores the batch in one commit (``store.inbox``), and only
-  then asks again with the next offset, which is what tells Telegram we have them. Telegram
-  allows one getUpdates caller per bot, so with several processes on one PostgreSQL database
-  only the holder of an advisory lock polls; another takes over when it dies.
+* :class:`~bot.poller.Poller` asks getUpdates, stores the batch in one commit
+  (``store.inbox``), and only then asks again with the next offset, which is what tells
+  Telegram we have them. Telegram allows one getUpdates caller per bot, so with several
+  processes on one PostgreSQL database only the holder of an advisory lock polls; another
+  takes over when it dies.
 * :class:`Dispatcher` (in every process) claims stored updates, each the oldest pending one of
   its chat, handles them with ``Application.process_update`` and marks them done, or failed
   after a few attempts, in batched commits. After a restart, whatever was stored and not done
@@ -31,26 +32,22 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
-import httpx
 from telegram import Update
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 
 from bot.context import BotApplication
-from bot.sender import retry_after_seconds
-from store import ClaimedUpdate, IncomingUpdate, ProcessLock, Store, StoreError
+from bot.poller import Poller
+from store import ClaimedUpdate, Store, StoreError
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES: Final = ("message", "edited_message", "callback_query")
 LEASE: Final = timedelta(seconds=60)  # a dead process's claims are taken over after this
 MAX_ATTEMPTS: Final = 4
 RETRY_DELAYS: Final = (timedelta(seconds=2), timedelta(seconds=10), timedelta(seconds=30))
 CLAIM_BATCH: Final = 64  # updates claimed at once (each the head of its chat)
 IDLE_CHECK: Final = 0.5  # seconds between looks at the store when nothing woke us
 RESULTS_EVERY: Final = 0.05  # seconds: results finished within this go to the store together
-POLL_BACKOFF: Final = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
 @dataclass(slots=True)
@@ -70,25 +67,6 @@ _ATTEMPT: ContextVar[Attempt | None] = ContextVar("inbox_attempt", default=None)
 def current_attempt() -> Attempt | None:
     """The attempt being handled in this task, or None outside the inbox (tests, jobs)."""
     return _ATTEMPT.get()
-
-
-def chat_id_of(data: dict[str, Any]) -> int | None:
-    """The chat an update (as Telegram's JSON) belongs to: its order is kept per chat."""
-    for key in ("message", "edited_message", "channel_post", "edited_channel_post"):
-        message = data.get(key)
-        if isinstance(message, dict):
-            return _int(message.get("chat", {}).get("id"))
-    query = data.get("callback_query")
-    if isinstance(query, dict):
-        message = query.get("message")
-        if isinstance(message, dict):
-            return _int(message.get("chat", {}).get("id"))
-        return _int(query.get("from", {}).get("id"))
-    return None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) else None
 
 
 def new_owner() -> str:
@@ -266,121 +244,6 @@ class Dispatcher:
             # Kept for the next write, ahead of what finished meanwhile.
             self._done[:0], self._failed[:0], self._retry[:0] = done, failed, retry
             raise
-
-
-class Poller:
-    """Long-polls getUpdates; stores each batch before asking for the next one."""
-
-    def __init__(
-        self,
-        application: BotApplication,
-        store: Store,
-        dispatcher: Dispatcher,
-        *,
-        clock: Callable[[], datetime],
-        timeout: int,
-        connect_timeout: float = 10.0,
-    ) -> None:
-        self._app = application
-        self._connect_timeout = connect_timeout
-        self._store = store
-        self._dispatcher = dispatcher
-        self._clock = clock
-        self._timeout = timeout
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-
-    async def run(self) -> None:
-        lock = self._store.poller_lock()
-        try:
-            while not self._stopping.is_set():
-                if await asyncio.to_thread(lock.acquire):
-                    await self._poll(lock)
-                else:
-                    await self._pause(5.0)  # another process polls; take over if it dies
-        finally:
-            await asyncio.to_thread(lock.release)
-
-    async def _poll(self, lock: ProcessLock) -> None:
-        bot = self._app.bot
-        await bot.delete_webhook()
-        last = await asyncio.to_thread(self._store.last_update_id)
-        offset = last + 1 if last is not None else None
-        failures = 0
-        log.info("polling for updates")
-        # getUpdates over a connection of its own, read as raw JSON: the JSON is what the
-        # inbox stores, and parsing it into Updates only to serialise them again costs as
-        # much as handling a question.
-        url = f"{bot.base_url}/getUpdates"
-        timeout = httpx.Timeout(self._timeout + 10.0, connect=self._connect_timeout)
-        async with httpx.AsyncClient(
-            timeout=timeout, limits=httpx.Limits(max_connections=1)
-        ) as http:
-            while not self._stopping.is_set():
-                try:
-                    raw = await self._get_updates(http, url, offset)
-                except InvalidToken:
-                    raise
-                except Conflict:
-                    log.warning("getUpdates: another process is polling this bot (409)")
-                    await self._pause(5.0)
-                    continue
-                except RetryAfter as exc:
-                    await self._pause(retry_after_seconds(exc))
-                    continue
-                except (NetworkError, httpx.HTTPError, ValueError) as exc:
-                    delay = POLL_BACKOFF[min(failures, len(POLL_BACKOFF) - 1)]
-                    failures += 1
-                    log.warning(
-                        "getUpdates failed (%s), again in %.0f s", type(exc).__name__, delay
-                    )
-                    await self._pause(delay)
-                    continue
-                failures = 0
-                if not raw:
-                    if not await asyncio.to_thread(lock.still_held):
-                        return
-                    continue
-                rows = [IncomingUpdate(u["update_id"], chat_id_of(u), json.dumps(u)) for u in raw]
-                try:
-                    await asyncio.to_thread(self._store.store_updates, rows, self._clock())
-                except StoreError as exc:
-                    # Not acknowledged: Telegram gives them again once the store is back.
-                    log.warning("inbox: could not store updates (%s)", type(exc).__name__)
-                    await self._pause(1.0)
-                    continue
-                offset = raw[-1]["update_id"] + 1
-                self._dispatcher.offer([Update.de_json(u, bot) for u in raw])
-
-    async def _get_updates(
-        self, http: httpx.AsyncClient, url: str, offset: int | None
-    ) -> list[dict[str, Any]]:
-        """One long poll; Telegram's error answers raised as PTB's errors."""
-        body: dict[str, Any] = {"timeout": self._timeout, "allowed_updates": ALLOWED_UPDATES}
-        if offset is not None:
-            body["offset"] = offset
-        response = await http.post(url, json=body)
-        data = response.json()
-        if response.status_code == 200 and data.get("ok"):
-            result = data.get("result")
-            if not isinstance(result, list):
-                raise ValueError("getUpdates answered without a list")
-            return result
-        description = str(data.get("description", response.status_code))
-        retry_after = (data.get("parameters") or {}).get("retry_after")
-        if response.status_code == 429 and retry_after:
-            raise RetryAfter(int(retry_after))
-        if response.status_code == 409:
-            raise Conflict(description)
-        if response.status_code in (401, 404):
-            raise InvalidToken(description)
-        raise NetworkError(description)
 
 
 class InboxRunner:
