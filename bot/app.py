@@ -1,4 +1,4 @@
-"""Wiring: `build_application(config)` builds the whole bot; `run_polling` runs it.
+"""Wiring: `build_application(config)` builds the whole bot (`bot.run` runs it).
 
 Tests build the very same Application, pointed at a fake Bot API server on loopback.
 """
@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import sys
-from collections.abc import Iterable
 
 from telegram import Bot, BotCommand
-from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -23,11 +19,11 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import logredact, texts
+from bot import texts
 from bot.alerts import alert_tick
 from bot.botapi import BotApi
 from bot.broadcasts import TICK_SECONDS, broadcast_tick
-from bot.config import Config, ConfigError, check_database_moved
+from bot.config import Config
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.dispatch import reminder_tick
 from bot.errors import error_handler
@@ -58,15 +54,14 @@ from bot.handlers.stats import export, reload_command, stats
 from bot.handlers.symptoms import checkins, symptom_button
 from bot.handlers.topics import topics, topics_button
 from bot.handlers.unknown import LONE_SLASH, unknown_command
-from bot.inbox import InboxRunner
 from bot.jobs import PURGE_EVERY, PURGE_FIRST, purge_inbox, purge_unanswered
 from bot.relay import relay_text
-from bot.reload import RELOAD_EVERY, install_sighup, reload_tick
+from bot.reload import RELOAD_EVERY, reload_tick
 from bot.sender import Pace, Sender
 from bot.staff import install_menus
 from bot.wire import Timeouts
-from knowledge import Engine, KnowledgeError, load
-from reminders import PlanError, load_plans
+from knowledge import Engine, load
+from reminders import load_plans
 from store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -339,92 +334,3 @@ def quiet_token_leaks() -> None:
     """httpx logs every request URL at INFO, and Bot API URLs hold the bot token."""
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """One stderr handler at ``level``; no record shows ``secrets`` (the bot token), at any
-    level, tracebacks included (:mod:`bot.logredact`)."""
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
-    logredact.install(secrets)
-    quiet_token_leaks()
-    for chatty in ("alembic", "apscheduler"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
-
-
-async def _preflight(config: Config) -> str:
-    """Reach the Bot API server with the token before anything starts; returns @username."""
-    bot = Bot(
-        config.require_token(),
-        base_url=config.telegram.base_url,
-        base_file_url=config.telegram.base_file_url,
-    )
-    async with bot:
-        return bot.username
-
-
-def run_polling(config: Config) -> int:
-    """Validate everything, then poll until SIGINT/SIGTERM. Returns the exit status."""
-    token = config.telegram.token
-    configure_logging(config.logging.level, [token.get()] if token else [])
-    try:
-        application = build_application(config)
-        # Fail fast: open (and migrate) the store and reach the Bot API before polling starts.
-        services = application.bot_data.services
-        assert services is not None
-        check_database_moved(config)
-        services.store = Store.open(config.storage.url)
-        try:
-            username = asyncio.run(_preflight(config))
-        except BaseException:
-            services.store.close()
-            raise
-    except (ConfigError, KnowledgeError, PlanError) as exc:
-        print(f"ldn-bot: {exc}", file=sys.stderr)
-        return 2
-    except StoreError as exc:
-        print(f"ldn-bot: storage: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    except InvalidToken:
-        print("ldn-bot: the Bot API server rejected the token", file=sys.stderr)
-        return 2
-    except TelegramError as exc:  # NetworkError, TimedOut, ...
-        print(
-            f"ldn-bot: cannot reach the Bot API server at {config.telegram.base_url} "
-            f"({type(exc).__name__})",
-            file=sys.stderr,
-        )
-        return 2
-    log.info("starting @%s with long polling", username)
-    asyncio.run(serve(application))
-    log.info("stopped")
-    return 0
-
-
-async def serve(application: BotApplication) -> None:
-    """Run the bot until SIGINT or SIGTERM: start the Application (jobs included), the inbox's
-    poller and dispatcher; on a signal stop them in turn, then close the store."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    async with application:
-        assert application.post_init is not None and application.post_shutdown is not None
-        await application.post_init(application)
-        install_sighup(application)
-        await application.start()
-        runner = InboxRunner(application, slots=CONCURRENT_UPDATES)
-        await runner.start()
-        stopped = asyncio.create_task(stop.wait())
-        ended = asyncio.create_task(runner.wait())
-        try:
-            await asyncio.wait([stopped, ended], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-            ended.cancel()
-            await runner.stop()
-            await application.stop()
-            await application.post_shutdown(application)
-        if ended.done() and not ended.cancelled() and ended.exception() is not None:
-            raise ended.exception()  # type: ignore[misc]

@@ -247,7 +247,7 @@ def cmd_plan(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO)
 
 def cmd_run(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO) -> int:
     """Run the Telegram bot with long polling."""
-    from bot.app import run_polling
+    from bot.run import run_polling
 
     return run_polling(config)
 

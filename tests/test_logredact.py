@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot import logredact
-from bot.app import configure_logging
 from bot.logredact import REDACTED, RedactingFormatter, Redactor
+from bot.run import configure_logging
 from tests.botharness import TOKEN, make_config, running_bot
 from tests.fakebotapi import FakeBotApi, factories
 
