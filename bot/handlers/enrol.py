@@ -18,7 +18,7 @@ from bot import callbacks
 from bot import reminder_texts as rt
 from bot.context import BotContext, Services
 from bot.handlers.common import edit_html, remember_chat, send_html
-from bot.handlers.plan import stage_message
+from bot.handlers.plan_stages import stage_message
 from bot.staff import audit, code_hash, new_code, staff_only
 from bot.texts import STALE_BUTTON, escape
 from reminders.parsing import parse_date

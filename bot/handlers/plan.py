@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from datetime import date, timedelta
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import ForceReply, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop
 
@@ -19,9 +19,15 @@ from bot import callbacks
 from bot import reminder_texts as rt
 from bot.context import BotContext, Services
 from bot.handlers.common import edit_html, send_html
+from bot.handlers.plan_stages import (
+    draft_regimen,
+    patient_today,
+    plan_button_for,
+    stage_message,
+)
 from bot.sender import Delivery, SendFailed
 from bot.texts import STALE_BUTTON, escape
-from reminders import COMMON_ZONES, PlanError, Regimen, evening_of, find_zone, suggest_zones
+from reminders import PlanError, find_zone, suggest_zones
 from reminders.parsing import parse_date, parse_time
 from reminders.plan import mg
 from store.records import Draft
@@ -32,114 +38,6 @@ PROMPT_ZONE = "Type your city, country or time zone"
 PROMPTS = (PROMPT_START, PROMPT_TIME, PROMPT_ZONE)
 EARLIEST_START = timedelta(days=365)  # a start this long ago is surely a typo
 LATEST_START = timedelta(days=365)
-
-# -- the stages ----------------------------------------------------------------------------
-
-
-def next_stage(draft: Draft) -> str:
-    if draft.plan_name is None:
-        return "plan"
-    if draft.timezone is None:
-        return "zone"
-    if draft.start_date is None:
-        return "start"
-    if draft.remind_at is None:
-        return "time"
-    return "confirm"
-
-
-def _today(services: Services, zone: str | None) -> date:
-    return evening_of(services.clock(), zone or "UTC")
-
-
-def _button(label: str, field: str, value: str = "") -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=callbacks.plan(field, value))
-
-
-def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
-    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
-
-
-def _plan_label(services: Services, name: str) -> str:
-    plan = services.require_plans().get(name)
-    if plan is None:
-        return name
-    doses = [mg(s.dose_mg) for s in plan.steps]
-    ladder = " → ".join(doses) if len(doses) <= 4 else f"{doses[0]} → {doses[-1]}"
-    return f"{plan.title} ({ladder} mg)"
-
-
-def stage_message(services: Services, draft: Draft) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The question for the draft's next stage, with its buttons."""
-    stage = next_stage(draft)
-    cancel = [_button("Cancel", "cancel")]
-    if stage == "plan":
-        book = services.require_plans()
-        buttons = [_button(_plan_label(services, n), "plan", n) for n in book.names()]
-        lines = [f"• <b>{escape(book.plans[n].title)}</b>: {book.plans[n].describe()}"
-                 for n in book.names()]  # fmt: skip
-        text = (
-            "<b>Set up your dose reminders</b> (step 1 of 4)\n\n"
-            "Which titration plan did your clinician prescribe?\n\n" + "\n".join(lines)
-        )
-        return text, InlineKeyboardMarkup([*_rows(buttons, 1), cancel])
-    if stage == "zone":
-        buttons = [_button(z.split("/")[-1].replace("_", " "), "zone", z) for z in COMMON_ZONES]
-        text = (
-            "<b>Your time zone</b> (step 2 of 4)\n\n"
-            "Where are you? Reminders follow your local clock, also when the clocks change."
-        )
-        rows = [*_rows(buttons, 2), [_button("Somewhere else…", "zone", "?")], cancel]
-        return text, InlineKeyboardMarkup(rows)
-    if stage == "start":
-        today = _today(services, draft.timezone)
-        tomorrow = today + timedelta(days=1)
-        text = (
-            "<b>Start date</b> (step 3 of 4)\n\n"
-            "When do you take the first dose of this plan? (If you already started, choose "
-            "the day you started.)"
-        )
-        buttons = [
-            _button(f"Today ({rt.day(today)})", "start", today.isoformat()),
-            _button(f"Tomorrow ({rt.day(tomorrow)})", "start", tomorrow.isoformat()),
-            _button("Another date…", "start", "?"),
-        ]
-        return text, InlineKeyboardMarkup([*_rows(buttons, 1), cancel])
-    if stage == "time":
-        buttons = [_button(t, "time", t.replace(":", "")) for t in rt.SUGGESTED_TIMES]
-        text = (
-            "<b>Reminder time</b> (step 4 of 4)\n\n"
-            "When should I remind you each evening? LDN is usually taken in the evening, "
-            "before bed."
-        )
-        rows = [*_rows(buttons, 3), [_button("Another time…", "time", "?")], cancel]
-        return text, InlineKeyboardMarkup(rows)
-    regimen = draft_regimen(services, draft)
-    today = _today(services, draft.timezone)
-    text = (
-        "<b>Please check your reminders</b>\n\n"
-        f"Plan: <b>{escape(regimen.plan_title)}</b>\n"
-        f"Start: {rt.long_day(regimen.start)}\n"
-        f"Reminder: every evening at {regimen.at:%H:%M} ({escape(regimen.timezone)})\n\n"
-        + rt.schedule_html(regimen, today)
-    )
-    rows = [
-        [_button("✅ Confirm", "ok")],
-        [_button("Change plan", "edit", "plan"), _button("Change zone", "edit", "zone")],
-        [_button("Change start", "edit", "start"), _button("Change time", "edit", "time")],
-        cancel,
-    ]
-    return text, InlineKeyboardMarkup(rows)
-
-
-def draft_regimen(services: Services, draft: Draft) -> Regimen:
-    plan = services.require_plans().get(draft.plan_name or "")
-    if plan is None or draft.start_date is None or draft.remind_at is None:
-        raise PlanError("the setup is not complete")
-    return Regimen.from_plan(plan, draft.start_date, draft.remind_at, draft.timezone or "UTC")
-
-
-# -- handlers ------------------------------------------------------------------------------
 
 
 async def plan(update: Update, context: BotContext) -> None:
@@ -160,8 +58,14 @@ async def plan(update: Update, context: BotContext) -> None:
     if stored is not None:
         today = stored.regimen.evening_of(services.clock())
         rows = [
-            [_button("Change plan", "edit", "plan"), _button("Change time zone", "edit", "zone")],
-            [_button("Change start", "edit", "start"), _button("Change time", "edit", "time")],
+            [
+                plan_button_for("Change plan", "edit", "plan"),
+                plan_button_for("Change time zone", "edit", "zone"),
+            ],
+            [
+                plan_button_for("Change start", "edit", "start"),
+                plan_button_for("Change time", "edit", "time"),
+            ],
         ]
         text = rt.regimen_summary(stored, today) + "\n\nWhat would you like to change?"
         await send_html(update, context, [text], InlineKeyboardMarkup(rows))
@@ -361,7 +265,7 @@ async def plan_reply(update: Update, context: BotContext) -> None:
     text = message.text
     changes: dict[str, object] = {}
     if field == "start":
-        today = _today(services, draft.timezone)
+        today = patient_today(services, draft.timezone)
         parsed = parse_date(text, today)
         if parsed is None:
             await _prompt(context, chat.id, field, "Sorry, I couldn't read that as a date.")
@@ -396,7 +300,7 @@ async def _zone_suggestions(update: Update, context: BotContext, text: str) -> N
     close = suggest_zones(text)
     shown = escape(text.strip()[:40])
     if close:
-        buttons = [[_button(zone, "zone", zone)] for zone in close]
+        buttons = [[plan_button_for(zone, "zone", zone)] for zone in close]
         await send_html(
             update,
             context,
