@@ -66,13 +66,13 @@ from store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
-# Connections to the Bot API. Three keep one reply's round trip overlapped with the next
-# questions' matching, and at Telegram's usual ~100 ms round trip carry about its 30 messages/s;
-# each one more costs CPU on every request, since httpcore checks them all (bench/bench_bot.py:
-# 2 give 0.81x the echo bot's rate, 3 give 0.84x, 4 give 0.79x). Updates handled at once (in
-# order within each chat, by the inbox's dispatcher) match them, so that a reply waits in our
-# cheap queue rather than in httpcore's pool, whose queue also costs CPU on every request.
-CONNECTIONS = 3
+# Connections to the Bot API for replies, and updates handled at once (in order within each
+# chat, by the inbox's dispatcher). A reply waits out its round trip to Telegram while the
+# next questions are matched, so more at once overlap more of that wait. Through httpx each
+# connection cost CPU on every request (3 was best then); over our own client (bot/wire.py)
+# bench/bench_outside.py gave 3: 0.84x and 0.64x the echo bot, 6: 0.92x and 0.95x, 8: 0.79x
+# and 1.12x (medians of 3 runs each, interleaved; the machine is noisy).
+CONNECTIONS = 6
 CONCURRENT_UPDATES = CONNECTIONS
 REMINDERS_FIRST = 2.0  # seconds after start: reminders missed while down go out (within grace)
 ALERTS_EVERY = 20.0  # seconds between looks for new alert events and deliveries due
