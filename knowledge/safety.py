@@ -417,12 +417,19 @@ class SafetyChecker:
         after = _WORD.findall(clause[end:])
         if after and after[0] in g.negation_after:
             return True
-        # Walk back over bridge words ("not on any ..."); stop at the first word that is neither.
-        for word in reversed(before[-6:]):
+        # Walk back over bridge words ("not on any ..."); stop at the first word that is neither,
+        # but for one word just before "or" ("no surgery or dental work planned").
+        window = before[-6:]
+        skipped = False
+        for index in range(len(window) - 1, -1, -1):
+            word = window[index]
             if word in g.negators or word.endswith("n't"):
                 return True
             if word not in g.negation_bridge:
-                return False
+                following = window[index + 1] if index + 1 < len(window) else ""
+                if skipped or following not in ("or", "nor"):
+                    return False
+                skipped = True
         return False
 
 
