@@ -230,6 +230,11 @@ def _load_safety(
             "carer",
             "general_any",
             "use_question",
+            "denied",
+            "curious",
+            "generic_subject",
+            "asked_about",
+            "supposition",
             "own_use",
             "work",
             "reported",
@@ -277,9 +282,18 @@ def _load_safety(
                 template=_template(f, rid, "template", f.text(rid, item, "template")),
                 sources=_source_refs(f, rid, item, sources, required=True),
                 hints=f.patterns(rid, item, "hints"),
+                deniable=_flag(f, rid, item, "deniable"),
             )
         )
     return tuple(rules), grammar, fuzzy
+
+
+def _flag(f: _File, rid: str, item: Mapping[str, object], key: str) -> bool:
+    """An optional true/false field (false when absent)."""
+    value = item.get(key, False)
+    if not isinstance(value, bool):
+        raise f.fail(rid, key, "must be true or false")
+    return value
 
 
 def _load_gaps(path: Path, sources: Mapping[str, Source]) -> tuple[Gap, ...]:

@@ -85,6 +85,10 @@ class SafetyRule:
     # Hints: wording that only points towards this kind ("I won't be around next month"):
     # never the full answer, always the check-in (tier 2).
     hints: tuple[str, ...] = ()
+    # A mention that the message itself denies ("not that I have", "nothing booked") or asks
+    # of anyone ("if a dog ate one, would it hurt it?") may be a look-alike (tier 2). Never for
+    # self-harm: "I'm fine" is how thoughts of it are often hidden.
+    deniable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +130,16 @@ class SafetyGrammar:
     # ... and one that asks about taking or combining may hide one's own use: the check-in
     # comes even when the knowledge base answers outright.
     use_question: str = r"(?!x)x"
+    # The message says that nothing is happening or coming ("not that I have", "nothing
+    # booked", "I never take his") ...
+    denied: str = r"(?!x)x"
+    curious: str = r"(?!x)x"
+    # ... or asks of anyone ("people", "someone", "a dog"), not of the one writing.
+    generic_subject: str = r"(?!x)x"
+    # "is it even possible to overdose on LDN?": general when nothing recent or one's own is said.
+    asked_about: str = r"(?!x)x"
+    # "if my cat ever got hold of one": a supposition, for `deniable` rules.
+    supposition: str = r"(?!x)x"
 
 
 @dataclass(frozen=True, slots=True)

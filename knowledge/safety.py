@@ -23,9 +23,12 @@ _OWN_SUBJECT = re.compile(
     r"takes|took|taking|taken|use|uses|used|using|started|start|stopped|stop|been|got|get|do|"
     r"does|did|still|now|currently|then\s+i)\b"
 )
+# ... but not a feeling ("I'm worried I'll forget to say") nor one's LDN ("I'm on LDN").
 _PRESENT = re.compile(
     r"\b(am|is|are|take|takes|(?<!was\s)(?<!were\s)taking|use|uses|(?<!was\s)(?<!were\s)using|"
     r"currently|now)\b"
+    r"(?!\s+(worried|scared|afraid|anxious|nervous|concerned|wondering|curious|unsure|fine|ok|"
+    r"okay)\b)(?!\s+(on\s+|taking\s+)?(my\s+|the\s+)?(ldn|naltrexone|low\s+dose)\b)"
 )
 _POSSESSIVE = re.compile(r"\b(my|our)\b")
 # First-person present use in the clause that names the drug ("I get morphine for my crises").
@@ -114,6 +117,11 @@ class SafetyChecker:
         self._negated_states = _alternatives(grammar.negated_states)
         self._general_any = re.compile(grammar.general_any)
         self._use_question = re.compile(grammar.use_question)
+        self._denied = re.compile(grammar.denied)
+        self._curious = re.compile(grammar.curious)
+        self._generic = re.compile(grammar.generic_subject)
+        self._asked_about = re.compile(grammar.asked_about)
+        self._supposition = re.compile(grammar.supposition)
 
     def check(self, folded: str) -> SafetyResult:
         """The rule this folded question triggers (or None), and the clauses to set aside."""
@@ -141,11 +149,29 @@ class SafetyChecker:
             and self._general_any.search(folded) is not None
             and self._cancel.search(folded) is None
         )
+        # Nothing recent, coming or resumed anywhere, and the message says nothing is happening
+        # ("not that I have", "nothing booked") or asks only out of curiosity ("just curious").
+        unmarked = not resumed and self._time.search(folded) is None
+        denied = unmarked and self._denied.search(folded) is not None
+        curious = unmarked and self._curious.search(folded) is not None
+        # Nothing recent or coming, and no use of one's own, anywhere in the message.
+        quiet = self._cancel.search(folded) is None
         set_aside: list[str] = []
         near: SafetyRule | None = None
         personal = demoted = long_past = False
         for compiled, terms in candidates:
             past_exempt = compiled.rule.past_exempt
+            # A deniable rule named only in suppositions or questions asked of anyone ("if a
+            # dog ate one, would it hurt it?") in a message that denies it: a look-alike.
+            supposed = (
+                (denied or curious)
+                and compiled.rule.deniable
+                and all(
+                    self._supposing(text)
+                    for text, _, _ in parts
+                    if self._spans(compiled, terms, text)
+                )
+            )
             if not past_exempt:
                 # Rules without a past exemption also read the message whole, so that "go to
                 # sleep and not wake up" is not cut in two at "and"; when every clause that
@@ -162,8 +188,16 @@ class SafetyChecker:
                     clause,
                     distant and not resumed,
                     lead,
-                    general or (asked and past_exempt),
+                    general or (past_exempt and (asked or self._asked_of_anyone(clause, folded))),
+                    quiet=quiet,
                 )
+                if (
+                    verdict is True
+                    and compiled.rule.deniable
+                    and (supposed or (denied and self._denied.search(clause) is not None))
+                ):
+                    verdict = False
+                    personal = personal or near is None
                 if (
                     verdict is True
                     and compiled.rule.past_exempt
@@ -200,6 +234,26 @@ class SafetyChecker:
         if hinted is not None and (near is None or not personal):
             near, personal = hinted, True
         return SafetyResult(None, tuple(dict.fromkeys(set_aside)), near, personal)
+
+    def _supposing(self, clause: str) -> bool:
+        """A supposition ("if a dog ate one", "what if I needed surgery") or a question asked
+        of anyone ("what happens if someone on LDN needs an operation?")."""
+        return self._supposition.search(clause) is not None or (
+            self._general_any.search(clause) is not None
+            and self._first_person.search(clause) is None
+            and self._generic.search(clause) is not None
+        )
+
+    def _asked_of_anyone(self, clause: str, folded: str) -> bool:
+        """A question about people in general, whoever writes ("in general, how long do people
+        stop LDN before an operation? Nothing planned, I just like to know"), with nothing
+        recent or coming, and no use of one's own, anywhere in the message."""
+        return (
+            self._general_any.search(clause) is not None
+            and self._first_person.search(clause) is None
+            and self._generic.search(clause) is not None
+            and self._cancel.search(folded) is None
+        )
 
     def _judged(
         self, compiled: _CompiledRule, terms: Terms, folded: str, parts: list[tuple[str, bool, str]]
@@ -296,6 +350,8 @@ class SafetyChecker:
         distant: bool,
         lead: str,
         general: bool = False,
+        *,
+        quiet: bool = False,
     ) -> bool | None:
         """True: the clause triggers the rule. False: it mentions the rule's terms only in a
         negated, distant-past or general way. None: no mention at all."""
@@ -315,6 +371,9 @@ class SafetyChecker:
         # Something read or watched about a drug ("I saw a news story about fentanyl") is
         # general even when told in the first person.
         if all(self._reported.search(lead + clause[:start]) for start, _ in live):
+            return None
+        # "is it even possible to overdose on LDN?", with nothing recent or one's own said.
+        if quiet and all(self._asked_about.search(lead + clause[:start]) for start, _ in live):
             return None
         personal = self._first_person.search(clause) is not None
         if personal or not all(self._general(clause, lead, *span) for span in live):
@@ -358,12 +417,19 @@ class SafetyChecker:
         after = _WORD.findall(clause[end:])
         if after and after[0] in g.negation_after:
             return True
-        # Walk back over bridge words ("not on any ..."); stop at the first word that is neither.
-        for word in reversed(before[-6:]):
+        # Walk back over bridge words ("not on any ..."); stop at the first word that is neither,
+        # but for one word just before "or" ("no surgery or dental work planned").
+        window = before[-6:]
+        skipped = False
+        for index in range(len(window) - 1, -1, -1):
+            word = window[index]
             if word in g.negators or word.endswith("n't"):
                 return True
             if word not in g.negation_bridge:
-                return False
+                following = window[index + 1] if index + 1 < len(window) else ""
+                if skipped or following not in ("or", "nor"):
+                    return False
+                skipped = True
         return False
 
 

@@ -51,6 +51,16 @@ TRIGGERS = [
     ("my eyes have gone yellow and my stomach really hurts", "severe-reaction"),
     ("yellow eyes and stomach pain since starting ldn", "severe-reaction"),
     ("no chest pain but my throat is swelling", "severe-reaction"),
+    # severe skin reactions (Stevens-Johnson and its kin)
+    ("I have a widespread rash with blisters", "severe-reaction"),
+    ("my skin is peeling off in sheets", "severe-reaction"),
+    ("I've got sores in my mouth and a rash all over", "severe-reaction"),
+    ("could this be Stevens-Johnson syndrome?", "severe-reaction"),
+    # curiosity or a question asked of anyone does not hide one's own use or a real overdose
+    ("just curious, I had a tramadol this morning, is that a problem with ldn?", "opioids"),
+    ("can you actually overdose on LDN? I've taken five of them today by mistake", "overdose"),
+    ("Can you overdose on LDN? Asking because I want to", "overdose"),
+    ("my husband is on oxycodone and the pain clinic just started him on LDN as well", "opioids"),
     # self-harm, direct
     ("I want to kill myself", "self-harm"),
     ("I've been thinking about suicide", "self-harm"),
@@ -111,6 +121,14 @@ LOOK_ALIKES = [
     # general questions, also when "and" splits them
     ("what is the difference between LDN and methadone?", None),
     ("Did the fibromyalgia lady in the case study take tramadol before LDN?", "case-studies"),
+    # round 5: denied or curious suppositions, questions asked of anyone, other people's use
+    ("is it even possible to overdose on LDN?", None),
+    ("if my cat ever got hold of a capsule would it be dangerous? she hasn't", None),
+    ("In general how long do people stop LDN before an operation? Nothing planned", None),
+    ("my husband takes codeine and I'm on LDN, I never take his", None),
+    ("my dad takes morphine and I'm his carer. I'm the one on LDN, not him", None),
+    ("No surgery or dental work planned, the LDN has been fine", None),
+    ("im never going back on opioids, ldn is way better", None),
 ]
 
 

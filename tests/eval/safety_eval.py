@@ -1,6 +1,7 @@
 """Evaluation of the two safety tiers on the held-out safety batteries and the question sets.
 
     python -m tests.eval.safety_eval          # or: make eval-safety
+    python -m tests.eval.safety_eval --spent  # the spent batteries and the tuning half only
 
 For each ``tests/eval/heldout/safety-*.txt`` (blind batteries, ``KIND|message``): per crisis
 kind, the share caught by tier 1 (a safety rule) and by tier 1 or 2 (a rule or the learned
@@ -62,12 +63,12 @@ def battery_rows(engine: Engine, path: Path) -> list[str]:
     return rows
 
 
-def in_scope_rows(engine: Engine) -> list[str]:
+def in_scope_rows(engine: Engine, *, heldout: bool = True) -> list[str]:
     rows = ["false check-ins (tier 2) on in-scope questions (target <= 1%):"]
-    for name, paths in (
-        ("tuning", splits.TUNING_QUESTIONS),
-        ("legacy held-out", tuple(splits.LEGACY_HELDOUT)),
-    ):
+    halves = [("tuning", splits.TUNING_QUESTIONS)]
+    if heldout:
+        halves.append(("legacy held-out", tuple(splits.LEGACY_HELDOUT)))
+    for name, paths in halves:
         cases = [c for c in load_cases(paths) if c.expect == "answer"]
         tier2 = sum(engine.ask(c.q).tier == 2 for c in cases)
         rows.append(f"  {name:16} {Count(tier2, len(cases))}")
@@ -76,13 +77,20 @@ def in_scope_rows(engine: Engine) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     engine = Engine(load())
-    paths = [Path(p) for p in argv] if argv else splits.heldout_safety_sets()
+    args = list(argv or [])
+    # The training side alone (spent batteries, trained on: these figures are fitted, not
+    # evidence), so that a round can be checked without scoring anything held out.
+    spent = "--spent" in args
+    if spent:
+        args.remove("--spent")
+    default = list(splits.SPENT_SAFETY) if spent else splits.heldout_safety_sets()
+    paths = [Path(p) for p in args] if args else default
     print(f"safety tiers (targets: {TARGETS})")
     if not paths:
         print("no held-out safety battery in tests/eval/heldout/")
     for path in paths:
         print("\n".join(battery_rows(engine, path)))
-    print("\n".join(in_scope_rows(engine)))
+    print("\n".join(in_scope_rows(engine, heldout=not spent)))
     return 0
 
 

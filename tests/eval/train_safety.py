@@ -2,6 +2,7 @@
 
     python -m tests.eval.train_safety           # train, write knowledge/data/safety_signal.json
     python -m tests.eval.train_safety --cv      # cross-validate the candidate models (no write)
+    python -m tests.eval.train_safety --cv-tiers  # the same folds, scored as the engine's tiers
 
 Reads only :func:`tests.eval.splits.safety_training_examples` (the safety batteries, the
 tuning halves of the evaluation and the knowledge base's own phrasings), never a held-out
@@ -50,6 +51,12 @@ class Options:
     # before) and 9 of 200 ordinary questions checked in on (12 before); in-scope questions
     # checked in on stay 3 of 513 (tuning) and 1 of 95 (legacy). Safety first: 0.5. Those
     # five batteries are therefore tuning data now; battery f was not used for this choice.
+    # Round 5: those five batteries and every tuning half are training data. Chosen with
+    # --cv-tiers (grouped CV of the engine's tiers, rules and signal together): this model (C,
+    # crisis weight 1.5-3 and C=5 differ by a message or two) at 0.85 for answered questions
+    # catches as many crises as at 0.8 (99.8 % of overdoses, 99.5 % of self-harm, all of the
+    # rest; every spent-battery kind >= 99 %) with one in-scope check-in fewer (4 of 513);
+    # 0.9 loses an overdose for no in-scope gain.
     c: float = 10.0  # inverse regularisation strength
     char_min: int = 3
     char_max: int = 5
@@ -59,7 +66,7 @@ class Options:
     class_weight: str | None = "balanced"
     # The probability of any crisis from which the check-in is sent: for a question the
     # knowledge base answers outright, and for the rest (a clarification or the fallback).
-    threshold_answered: float = 0.8
+    threshold_answered: float = 0.85
     threshold: float = 0.5
     digits: int = 5  # significant digits kept in the JSON
     lookalikes: bool = False  # the batteries' none lines as a class of their own
@@ -217,6 +224,70 @@ def report(name: str, result: Fold, pairs: Sequence[tuple[float, float]]) -> Non
         )
 
 
+@dataclass(frozen=True)
+class Tiers:
+    """What the engine does with each training example, its signal trained without the example's
+    fold: the rules' verdict does not depend on the signal, so thresholds can be tried after."""
+
+    examples: list[splits.TrainingExample]
+    probabilities: list[float]  # out-of-fold probability of any crisis
+    rule: list[bool]  # tier 1: a rule matched
+    rules_checkin: list[bool]  # tier 2 from a rule's look-alike mention, whatever the signal
+    answered: list[bool]  # the knowledge base answers it outright (the stricter threshold)
+
+    def tier(self, index: int, answered_at: float, other_at: float) -> int:
+        if self.rule[index]:
+            return 1
+        at = answered_at if self.answered[index] else other_at
+        return 2 if self.rules_checkin[index] or self.probabilities[index] >= at else 0
+
+
+def cross_validate_tiers(options: Options, folds: int = 5) -> Tiers:
+    """Grouped cross-validation of the two tiers as the engine gives them."""
+    result = cross_validate(options, folds)
+    engine = Engine(load())
+    rule, checkin, answered = [], [], []
+    for example in result.examples:
+        reply = engine.ordinary(example.message)
+        rule.append(engine.ask(example.message).tier == 1)
+        checkin.append(engine.rules_checkin(example.message) is not None)
+        answered.append(reply.status is Status.ANSWER and not reply.tie_break)
+    return Tiers(result.examples, result.probabilities, rule, checkin, answered)
+
+
+def report_tiers(name: str, tiers: Tiers, pairs: Sequence[tuple[float, float]]) -> None:
+    """Per kind: crises at tier 1 and at tier 1 or 2; look-alikes at tier 1; everyday messages
+    and in-scope questions at tier 2; for all the training side and the spent batteries alone."""
+    print(f"\n{name}")
+    examples = tiers.examples
+
+    def rate(hits: list[bool]) -> str:
+        return f"{100 * sum(hits) / len(hits):5.1f}% ({sum(hits)}/{len(hits)})" if hits else "n/a"
+
+    sides = {
+        "all": range(len(examples)),
+        "spent a-e": [i for i, e in enumerate(examples) if e.group.startswith("safety_spent_")],
+    }
+    scope = [i for i, e in enumerate(examples) if e.source == "in-scope"]
+    for answered_at, other_at in pairs:
+        tier = [tiers.tier(i, answered_at, other_at) for i in range(len(examples))]
+        print(f"  thresholds {answered_at:.2f} (answered) / {other_at:.2f} (the rest)")
+        for side, rows in sides.items():
+            for kind in splits.SAFETY_KINDS:
+                select = [i for i in rows if examples[i].label == kind]
+                print(
+                    f"    {side:9} {kind:16} tier 1 {rate([tier[i] == 1 for i in select])}"
+                    f"   tier 1 or 2 {rate([tier[i] > 0 for i in select])}"
+                )
+            look = [
+                i for i in rows if examples[i].source == "battery" and examples[i].label == NONE
+            ]
+            quiet = [i for i in rows if examples[i].source in ("ordinary", "offtopic")]
+            print(f"    {side:9} {'look-alikes':16} tier 1 {rate([tier[i] == 1 for i in look])}")
+            print(f"    {side:9} {'ordinary':16} tier 2 {rate([tier[i] == 2 for i in quiet])}")
+        print(f"    {'tuning':9} {'in-scope':16} tier 2 {rate([tier[i] == 2 for i in scope])}")
+
+
 def labels_for(examples: Sequence[splits.TrainingExample], options: Options) -> list[str]:
     if not options.lookalikes:
         return [e.label for e in examples]
@@ -254,7 +325,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cv", action="store_true", help="cross-validate the candidates")
     parser.add_argument("--out", type=Path, default=DEFAULT_PATH)
+    parser.add_argument("--cv-tiers", action="store_true", help="cross-validate the tiers")
     args = parser.parse_args(argv)
+    if args.cv_tiers:
+        pairs = [(0.8, 0.5), (0.85, 0.5), (0.9, 0.5), (0.85, 0.45), (0.85, 0.55), (0.95, 0.5)]
+        report_tiers(f"chosen: {CHOSEN}", cross_validate_tiers(CHOSEN), pairs)
+        return 0
     if args.cv:
         pairs = [(0.7, 0.5), (0.8, 0.5), (0.8, 0.6), (0.8, 0.65), (0.8, 0.7), (0.9, 0.6)]
         candidates = {
