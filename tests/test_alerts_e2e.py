@@ -323,6 +323,9 @@ async def test_a_safety_phrase_in_a_relayed_reply_still_gets_the_safety_answer(
     mark = bot.server.mark()
     bot.server.push_update(factories.private_message("How are you?", user_id=NURSE))
     relayed = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
+    # The staff member's confirmation comes once the relay is recorded: only then can a
+    # reply be matched to it (a patient cannot answer within milliseconds).
+    await bot.server.wait_for("sendMessage", to(NURSE), since=mark)
     mark = bot.server.mark()
     bot.server.push_update(
         factories.private_message(message, user_id=PATIENT, reply_to=relayed.result)
