@@ -25,6 +25,7 @@ TUNING_QUESTIONS: Final = (
     EVAL_DIR / "tuning3.yaml",
     EVAL_DIR / "tuning4.yaml",
     EVAL_DIR / "tuning5.yaml",
+    EVAL_DIR / "tuning6.yaml",
 )
 # The tuning files the committed safety signal was trained on; the next retraining of the
 # signal (``make train-safety``) may take in the rest of TUNING_QUESTIONS as well.
