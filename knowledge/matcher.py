@@ -206,6 +206,10 @@ class Matcher:
     def idf(self, token: str) -> float:
         return self._idf.get(token, self._idf_unknown)
 
+    def knows(self, token: str) -> bool:
+        """Whether a token (as :meth:`tokens` gives it) is a word of some entry."""
+        return token in self._idf
+
     # -- scoring ---------------------------------------------------------------------------
 
     def rank(self, normalised: str, limit: int = 5, *, context: str = "") -> list[Scored]:
