@@ -7,7 +7,9 @@ the bot and the console show first. Abstaining is a first-class result: for a pa
 confident answer is worse than "I don't know". So matching answers only when the best entry is
 clearly ahead, shares a word of its topic or keywords with the question (not only everyday
 words of its phrasings), and, for a one-word question, is the only entry whose topic that word
-names; otherwise it asks back among the close ones.
+names; otherwise it asks back among the close ones. A question that names neither the medicine
+nor this service (no anchor word, see lexicon.yaml) and has a word no entry knows is about that
+word ("what are the side effects of caffeine", "do cats dream"): it is never answered outright.
 """
 
 from __future__ import annotations
@@ -183,7 +185,10 @@ class Engine:
             if len(self._normalizer.content(rest_normalised)) >= 2:
                 text, normalised = rest, rest_normalised
         # A long message often tells a story before it asks: match the question sentences with
-        # the story as context, whose words the matched entry need not all explain.
+        # the story as context, whose words the matched entry need not all explain. The
+        # reranker (trained on whole messages) and the anchor check read the whole message: the
+        # story often names the medicine or the symptom ("snappy since starting LDN ... could it
+        # be the tablets?").
         asked, context = split_question(text)
         if context:
             asked_normalised = self._normalizer.from_folded(asked)
@@ -193,7 +198,7 @@ class Engine:
                     question,
                     self.matcher.rank(asked_normalised, context=story),
                     short=False,
-                    normalised=asked_normalised,
+                    normalised=normalised,
                 )
         return self._decide(
             question,
@@ -240,6 +245,8 @@ class Engine:
         self, question: str, ranked: list[Scored], *, short: bool, normalised: str = ""
     ) -> Reply:
         t = self.thresholds
+        if ranked and self._about_something_else(normalised):
+            ranked = [replace(s, on_topic=False) for s in ranked]
         best = ranked[0].score if ranked else 0.0
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         margin = t.short_margin if short else t.margin
@@ -285,6 +292,14 @@ class Engine:
             answer=FALLBACK.format_map(self._fill),
             score=best,
         )
+
+    def _about_something_else(self, normalised: str) -> bool:
+        """No anchor word ("ldn", "it", "clinic") and a word no entry knows: the question is
+        about that word, whatever everyday or topic words it shares with an entry."""
+        anchors = self.kb.lexicon.anchors
+        if not normalised or not anchors.isdisjoint(normalised.split()):
+            return False
+        return not all(self.matcher.knows(t) for t in self.matcher.tokens(normalised))
 
     def _rerank(
         self, reranker: Reranker, ranked: list[Scored], chosen: Scored | None, normalised: str

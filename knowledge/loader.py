@@ -330,10 +330,16 @@ def _load_lexicon(path: Path) -> Lexicon:
             if not isinstance(k, str) or not isinstance(v, str) or k != k.lower():
                 raise f.fail(str(k), key, "keys and values must be lower-case strings")
         maps[key] = value
+    anchors = f.strings(top, f.data, "anchors", optional=True)
+    for word in anchors:
+        # Anchors are looked up among the normalised question's words: one lower-case word.
+        if word != word.lower() or len(word.split()) != 1:
+            raise f.fail(word, "anchors", "each anchor must be one lower-case word")
     return Lexicon(
         phrases=maps["phrases"],
         spelling=maps["spelling"],
         stopwords=frozenset(f.strings(top, f.data, "stopwords")),
+        anchors=frozenset(anchors),
     )
 
 

@@ -242,6 +242,10 @@ class Matcher:
                 merged[pid] = score
         return merged
 
+    def knows(self, token: str) -> bool:
+        """Whether a token (as :meth:`tokens` gives it) is a word of some entry."""
+        return token in self._idf
+
     # -- scoring ---------------------------------------------------------------------------
 
     def rank(self, normalised: str, limit: int = 5, *, context: str = "") -> list[Scored]:

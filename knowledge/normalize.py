@@ -129,11 +129,14 @@ def bare(folded: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Lexicon:
-    """Phrase rewrites, spelling fixes and stopwords (from lexicon.yaml)."""
+    """Phrase rewrites, spelling fixes, stopwords and anchors (from lexicon.yaml)."""
 
     phrases: Mapping[str, str]
     spelling: Mapping[str, str]
     stopwords: frozenset[str]
+    # Words that say a question is about the medicine or this service ("ldn", "it", "clinic"):
+    # without one, a word the knowledge base does not know is the subject ("caffeine").
+    anchors: frozenset[str] = frozenset()
 
     def compile(self) -> Normalizer:
         return Normalizer(self)

@@ -368,6 +368,16 @@ def test_bare_no_as_a_lexicon_key_gets_the_quote_hint(data_copy: Path) -> None:
     assert "in quotes" in str(caught.value)
 
 
+def test_an_anchor_must_be_one_lower_case_word(data_copy: Path) -> None:
+    # Anchors are looked up among the normalised question's words: a phrase never matches.
+    data = _read(data_copy, "lexicon.yaml")
+    data["anchors"].append("low dose")
+    _write(data_copy, "lexicon.yaml", data)
+    with pytest.raises(ValidationError) as caught:
+        load(data_copy)
+    assert (caught.value.file, caught.value.field) == ("lexicon.yaml", "anchors")
+
+
 @pytest.mark.parametrize("name", FILES)
 def test_yaml_syntax_error_names_the_file_and_line(data_copy: Path, name: str) -> None:
     lines = (data_copy / name).read_text(encoding="utf-8").splitlines()
@@ -699,6 +709,44 @@ def test_a_phrasing_matched_only_through_everyday_words_does_not_answer(
     ranked = engine.matcher.rank(engine.normalise(question))
     assert ranked[0].score >= engine.thresholds.answer and not ranked[0].on_topic
     assert engine.ask(question).status is not Status.ANSWER
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what are the side effects of caffeine",
+        "do dogs dream",
+        "what are the benefits of pilates",
+        "is there any evidence for homeopathy",
+        "what are the risks of skydiving",
+        "does coffee upset your stomach",
+        "how do i increase my pension",
+    ],
+)
+def test_a_question_about_something_else_that_shares_a_topic_word_is_not_answered(
+    engine: Engine, question: str
+) -> None:
+    # It names neither the medicine nor the service, and a word of it ("caffeine") is one no
+    # entry knows: that word is its subject, whatever topic word it shares with an entry.
+    ranked = engine.matcher.rank(engine.normalise(question))
+    assert ranked and ranked[0].on_topic and ranked[0].score >= engine.thresholds.answer
+    assert engine.ask(question).status is not Status.ANSWER
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("what are the side effects of ldn", "side-effects"),
+        ("does ldn help fibromyalgia in winter", "fibromyalgia"),
+        ("does it give you vivid dreams", "sleep-problems"),
+        ("nausea", "stomach-upset"),
+    ],
+)
+def test_a_question_that_names_the_medicine_or_only_known_words_is_still_answered(
+    engine: Engine, question: str, entry_id: str
+) -> None:
+    reply = engine.ask(question)
+    assert (reply.status, reply.entry_id) == (Status.ANSWER, entry_id)
 
 
 @pytest.mark.parametrize(
