@@ -78,8 +78,9 @@ def in_scope_rows(engine: Engine, *, heldout: bool = True) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     engine = Engine(load())
     args = list(argv or [])
-    # The training side alone (spent batteries, trained on: these figures are fitted, not
-    # evidence), so that a round can be checked without scoring anything held out.
+    # The spent batteries alone (a-e: earlier rounds chose by them, so their figures are not
+    # evidence) and the tuning half, so that a round can be checked without scoring a fresh
+    # battery.
     spent = "--spent" in args
     if spent:
         args.remove("--spent")

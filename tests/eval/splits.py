@@ -5,9 +5,10 @@ Tuning (and, for the safety classifier, training) may read only :data:`TUNING_QU
 is held out: scored, never tuned or trained on, and only its totals are printed. A new blind
 set goes into ``heldout/`` as ``questions-<name>.yaml`` (question sets, the format of
 ``tuning.yaml``) or ``safety-<name>.txt`` (``KIND|message`` lines, see
-:func:`load_safety_lines`), is scored once before anything changes for it, and stays there
-until a round is chosen by it: then it is spent, and moves to the training side
-(:data:`SPENT_SAFETY`). ``tests/test_eval_splits.py`` checks that no file is on both sides.
+:func:`load_safety_lines`), is scored once before anything changes for it, and stays there:
+nothing trains on it, ever (issue 12). A battery an earlier round chose something by is spent
+as evidence (:data:`SPENT_SAFETY`, for the record) but still never trained on.
+``tests/test_eval_splits.py`` checks that no file is on both sides.
 """
 
 from __future__ import annotations
@@ -30,14 +31,14 @@ TUNING_QUESTIONS: Final = (
 )
 # The tuning files the safety signal is trained on: all of them.
 SIGNAL_QUESTIONS: Final = TUNING_QUESTIONS
-# Blind safety batteries that earlier rounds of issue 12 scored and chose thresholds by: spent
-# as evidence, so they are training data now (KIND|message, as in heldout/).
-SPENT_SAFETY: Final = tuple(EVAL_DIR / f"safety_spent_{name}.txt" for name in "abcde")
+# Blind safety batteries that earlier rounds of issue 12 scored and chose a threshold or rules
+# by: spent as evidence, yet held out all the same (the issue: "kept as a held-out file that
+# nothing trains on"). Scored apart with `safety_eval --spent`.
+SPENT_SAFETY: Final = tuple(HELDOUT_DIR / f"safety-blind-{name}.txt" for name in "abcde")
 SAFETY_TRAINING: Final = (
     TESTS_DIR / "safety_battery.txt",  # EXPECT|message: a rule id or none
     TESTS_DIR / "safety_known_misses.txt",  # the same format: crises the rules still miss
     EVAL_DIR / "safety_training.txt",  # KIND|message lines written for the learned signal
-    *SPENT_SAFETY,
 )
 # The knowledge base's own phrasings: everyday LDN questions (none of them a crisis), for the
 # learned safety signal. Not evaluation data: the matcher is built from them.
@@ -68,8 +69,7 @@ def training_files() -> list[Path]:
 class TrainingExample:
     message: str
     label: str  # a crisis kind (SAFETY_KINDS) or "none"
-    # battery (rule-labelled, look-alikes among its none; a spent battery's crises and
-    # look-alikes too) | ordinary (an everyday question
+    # battery (rule-labelled, look-alikes among its none) | ordinary (an everyday question
     # written for the signal) | offtopic (other chat, written for it too) | in-scope (a
     # tuning question the knowledge base answers) | tuning (its other questions) | kb (an
     # entry's phrasing)

@@ -51,12 +51,11 @@ class Options:
     # before) and 9 of 200 ordinary questions checked in on (12 before); in-scope questions
     # checked in on stay 3 of 513 (tuning) and 1 of 95 (legacy). Safety first: 0.5. Those
     # five batteries are therefore tuning data now; battery f was not used for this choice.
-    # Round 5: those five batteries and every tuning half are training data. Chosen with
-    # --cv-tiers (grouped CV of the engine's tiers, rules and signal together): this model (C,
-    # crisis weight 1.5-3 and C=5 differ by a message or two) at 0.85 for answered questions
-    # catches as many crises as at 0.8 (99.8 % of overdoses, 99.5 % of self-harm, all of the
-    # rest; every spent-battery kind >= 99 %) with one in-scope check-in fewer (4 of 513);
-    # 0.9 loses an overdose for no in-scope gain.
+    # Round 5 (2026-12-04): every tuning half is training data. 0.85 for answered questions,
+    # chosen with --cv-tiers (grouped CV of the engine's tiers, rules and signal together):
+    # as many crises caught as at 0.8, one in-scope check-in fewer; 0.9 loses an overdose.
+    # That round also trained on batteries a-e; the issue keeps every blind battery out of
+    # training ("nothing trains on"), so the lead moved them back to heldout/ and retrained.
     c: float = 10.0  # inverse regularisation strength
     char_min: int = 3
     char_max: int = 5
@@ -257,17 +256,14 @@ def cross_validate_tiers(options: Options, folds: int = 5) -> Tiers:
 
 def report_tiers(name: str, tiers: Tiers, pairs: Sequence[tuple[float, float]]) -> None:
     """Per kind: crises at tier 1 and at tier 1 or 2; look-alikes at tier 1; everyday messages
-    and in-scope questions at tier 2; for all the training side and the spent batteries alone."""
+    and in-scope questions at tier 2, on the training side."""
     print(f"\n{name}")
     examples = tiers.examples
 
     def rate(hits: list[bool]) -> str:
         return f"{100 * sum(hits) / len(hits):5.1f}% ({sum(hits)}/{len(hits)})" if hits else "n/a"
 
-    sides = {
-        "all": range(len(examples)),
-        "spent a-e": [i for i, e in enumerate(examples) if e.group.startswith("safety_spent_")],
-    }
+    sides = {"all": range(len(examples))}
     scope = [i for i, e in enumerate(examples) if e.source == "in-scope"]
     for answered_at, other_at in pairs:
         tier = [tiers.tier(i, answered_at, other_at) for i in range(len(examples))]
