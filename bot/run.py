@@ -9,7 +9,6 @@ import signal
 import sys
 from collections.abc import Iterable
 
-from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot import logredact
@@ -18,6 +17,7 @@ from bot.config import Config, ConfigError, check_database_moved
 from bot.context import BotApplication
 from bot.inbox import InboxRunner
 from bot.reload import install_sighup
+from bot.staff_cli import fetch_username
 from knowledge import KnowledgeError
 from reminders import PlanError
 from store import Store, StoreError
@@ -37,17 +37,6 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
-async def _preflight(config: Config) -> str:
-    """Reach the Bot API server with the token before anything starts; returns @username."""
-    bot = Bot(
-        config.require_token(),
-        base_url=config.telegram.base_url,
-        base_file_url=config.telegram.base_file_url,
-    )
-    async with bot:
-        return bot.username
-
-
 def run_polling(config: Config) -> int:
     """Validate everything, then poll until SIGINT/SIGTERM. Returns the exit status."""
     token = config.telegram.token
@@ -60,7 +49,7 @@ def run_polling(config: Config) -> int:
         check_database_moved(config)
         services.store = Store.open(config.storage.url)
         try:
-            username = asyncio.run(_preflight(config))
+            username = asyncio.run(fetch_username(config))
         except BaseException:
             services.store.close()
             raise

@@ -67,20 +67,23 @@ def cmd_staff(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO
         store.close()
 
 
+async def fetch_username(config: Config) -> str:
+    """Reach the Bot API server with the token; the bot's @username (``ldn-bot run`` asks
+    it before anything starts, to fail fast)."""
+    bot = Bot(
+        config.require_token(),
+        base_url=config.telegram.base_url,
+        base_file_url=config.telegram.base_file_url,
+    )
+    async with bot:
+        return bot.username
+
+
 def bot_username(config: Config) -> str:
     """The bot's @username, asked from the Bot API (a deep link names the bot)."""
 
-    async def ask() -> str:
-        bot = Bot(
-            config.require_token(),
-            base_url=config.telegram.base_url,
-            base_file_url=config.telegram.base_file_url,
-        )
-        async with bot:
-            return bot.username
-
     try:
-        return asyncio.run(ask())
+        return asyncio.run(fetch_username(config))
     except TelegramError as exc:
         raise ConfigError(
             f"cannot ask the Bot API for the bot's username ({type(exc).__name__}); "
