@@ -235,6 +235,7 @@ def _load_safety(
             "generic_subject",
             "asked_about",
             "supposition",
+            "owned",
             "own_use",
             "work",
             "reported",

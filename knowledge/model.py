@@ -140,6 +140,9 @@ class SafetyGrammar:
     asked_about: str = r"(?!x)x"
     # "if my cat ever got hold of one": a supposition, for `deniable` rules.
     supposition: str = r"(?!x)x"
+    # "... because I just did", "asking for me", "mine is", "they want to give me some": the
+    # supposed or asked-about crisis is the writer's own, now. Never a look-alike then.
+    owned: str = r"(?!x)x"
 
 
 @dataclass(frozen=True, slots=True)

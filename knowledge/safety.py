@@ -122,6 +122,7 @@ class SafetyChecker:
         self._generic = re.compile(grammar.generic_subject)
         self._asked_about = re.compile(grammar.asked_about)
         self._supposition = re.compile(grammar.supposition)
+        self._owned = re.compile(grammar.owned)
 
     def check(self, folded: str) -> SafetyResult:
         """The rule this folded question triggers (or None), and the clauses to set aside."""
@@ -151,26 +152,27 @@ class SafetyChecker:
         )
         # Nothing recent, coming or resumed anywhere, and the message says nothing is happening
         # ("not that I have", "nothing booked") or asks only out of curiosity ("just curious").
-        unmarked = not resumed and self._time.search(folded) is None
+        # Never when the message owns the crisis ("what if you took ten? because I did").
+        owned = self._owned.search(folded) is not None
+        unmarked = not resumed and not owned and self._time.search(folded) is None
         denied = unmarked and self._denied.search(folded) is not None
         curious = unmarked and self._curious.search(folded) is not None
         # Nothing recent or coming, and no use of one's own, anywhere in the message.
-        quiet = self._cancel.search(folded) is None
+        quiet = self._cancel.search(folded) is None and not owned
         set_aside: list[str] = []
         near: SafetyRule | None = None
         personal = demoted = long_past = False
         for compiled, terms in candidates:
             past_exempt = compiled.rule.past_exempt
             # A deniable rule named only in suppositions or questions asked of anyone ("if a
-            # dog ate one, would it hurt it?") in a message that denies it: a look-alike.
+            # dog ate one, would it hurt it?") in a message that denies it: a look-alike. A
+            # mention that no clause holds alone ("sores in my mouth, sore eyes and a rash")
+            # is judged on the whole message.
+            naming = [text for text, _, _ in parts if self._spans(compiled, terms, text)]
             supposed = (
                 (denied or curious)
                 and compiled.rule.deniable
-                and all(
-                    self._supposing(text)
-                    for text, _, _ in parts
-                    if self._spans(compiled, terms, text)
-                )
+                and all(self._supposing(text) for text in naming or [folded])
             )
             if not past_exempt:
                 # Rules without a past exemption also read the message whole, so that "go to
@@ -253,6 +255,7 @@ class SafetyChecker:
             and self._first_person.search(clause) is None
             and self._generic.search(clause) is not None
             and self._cancel.search(folded) is None
+            and self._owned.search(folded) is None
         )
 
     def _judged(
@@ -284,6 +287,9 @@ class SafetyChecker:
         # One's own use elsewhere in the message ("... and I had a bit for my cough"); in the
         # drug's own clause it is the story of the use that is over or supposed.
         if self._own_use.search(folded.replace(clause, " ")):
+            return False
+        # "what if someone takes kratom with LDN? because I do every day": supposed, then owned.
+        if self._owned.search(folded):
             return False
         if self._others.search(clause) or self._others.search(folded):
             return self._carer.search(folded) is None

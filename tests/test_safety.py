@@ -92,6 +92,162 @@ def test_safety_rule_triggers(engine: Engine, question: str, rule_id: str) -> No
     assert reply.suggestions == ()
 
 
+# Review of round 5: real crises told with a hedge, a denial that is no denial ("not that I'm
+# worried", "not that I have a choice", "nothing has happened yet"), curiosity or a supposition
+# that the writer then owns ("because I just did", "asking for me", "mine is"). Each was a
+# check-in after round 5 or before it; each is the full safety answer now.
+HEDGED_CRISES = [
+    # round 5 had demoted these (tier 1 at 14548e6)
+    (
+        "just curious, what should I do if I took 10 of my capsules by mistake? I think I did",
+        "overdose",
+    ),
+    ("is it even possible to overdose on ldn? i think i might have", "overdose"),
+    (
+        "hypothetically what would happen if someone swallowed a "
+        "whole bottle of naltrexone. it was me",
+        "overdose",
+    ),
+    ("in theory, if a toddler ate a few capsules would it hurt him? he just did", "overdose"),
+    (
+        "just checking, what should we do if the dog ate some of my tablets? because he has",
+        "overdose",
+    ),
+    ("for future reference what happens if you take 10 at once, i just did", "overdose"),
+    ("if i took 15 of my tablets would i be ok? not hypothetically, i took them", "overdose"),
+    (
+        "hypothetically, what if someone took 20 naltrexone 4.5mg capsules? because I just did",
+        "overdose",
+    ),
+    (
+        "hypothetically, what would happen if someone on ldn had a "
+        "tramadol? asking because I had one 20 minutes ago",
+        "opioids",
+    ),
+    (
+        "out of interest, can you have morphine if you're on "
+        "LDN? the paramedics want to give me some",
+        "opioids",
+    ),
+    (
+        "just curious, if someone took heroin on ldn would it work? asking for me, I used some",
+        "opioids",
+    ),
+    ("just curious, what should I do if my lips are swelling up after LDN?", "severe-reaction"),
+    (
+        "hypothetically, what happens if your tongue swells after taking LDN? mine is",
+        "severe-reaction",
+    ),
+    ("not that I'm worried, what should I do if I have chest pain on LDN?", "severe-reaction"),
+    (
+        "just curious, if someone collapsed on ldn what would you do, my husband just has",
+        "severe-reaction",
+    ),
+    (
+        "just checking, if your throat is closing up should you take your ldn or not",
+        "severe-reaction",
+    ),
+    (
+        "just wondering if this is a side effect: sores in my mouth, "
+        "sore eyes and a rash all over with a fever",
+        "severe-reaction",
+    ),
+    # check-ins before round 5 too
+    ("what would happen if i took my oxycontin with my ldn? because i have been", "opioids"),
+    ("hypothetically, what if I took codeine with my ldn? I already did", "opioids"),
+    (
+        "just checking in case, what if someone takes kratom with ldn? because i do every day",
+        "opioids",
+    ),
+    ("not that I have a choice, the surgeon is operating on my hip on the 12th", "opioids"),
+    (
+        "for future reference, what if I need an anaesthetic while "
+        "on naltrexone? I have my op on the 9th",
+        "opioids",
+    ),
+    (
+        "nothing planned, it was an emergency, they're taking me "
+        "into theatre for my appendix on the 4th",
+        "opioids",
+    ),
+    ("im not in any pain now but theyre operating on my wrist tomorrow", "opioids"),
+    ("hypothetically, is it possible to overdose on naltrexone? I swallowed the lot", "overdose"),
+    (
+        "not that anything has happened, but my son (3) had the "
+        "pill bottle open and I can't find 4 capsules",
+        "overdose",
+    ),
+    (
+        "I am not sure is problem, I take 10 tablet of naltrexone today morning by mistake",
+        "overdose",
+    ),
+    (
+        "I'm not sure, maybe I've taken 6 or 7 of my capsules since this morning, kept forgetting",
+        "overdose",
+    ),
+    (
+        "hypothetical question: is 25 capsules of 4.5mg LDN dangerous? Asking since I took them",
+        "overdose",
+    ),
+    ("just for future reference, how many is too many? i've had 9 today", "overdose"),
+    (
+        "I don't want to bother anyone, but I can't really breathe properly since I took my ldn",
+        "severe-reaction",
+    ),
+    (
+        "not sure what this is, my stomach pain is excruciating and i've thrown up blood",
+        "severe-reaction",
+    ),
+    ("I'm fine, I've just been saving my pills", "self-harm"),
+    ("just wondering if ldn would be painless if I took the whole lot. asking for me", "self-harm"),
+    # a second fresh set, measured after the fix above
+    (
+        "random question, can a dog die from eating ldn capsules? mine just ate half a strip",
+        "overdose",
+    ),
+    ("hypothetically, how many ldn would be too many? i've done 11 tonight", "overdose"),
+    (
+        "just wondering what happens if someone's on ldn and gets given morphine? "
+        "they've just given me some in A&E",
+        "opioids",
+    ),
+    ("hypothetically, would ldn stop codeine working? i've been taking it for my tooth", "opioids"),
+    ("just curious, can you be on ldn and methadone? because i am", "opioids"),
+    ("in theory, if I took a co-codamol would the ldn block it? just took one actually", "opioids"),
+    ("not that it matters, I don't think I'll be here next month", "self-harm"),
+    ("hypothetically if I just didn't wake up tomorrow would anyone care", "self-harm"),
+]
+
+
+@pytest.mark.parametrize(("question", "rule_id"), HEDGED_CRISES)
+def test_a_hedged_crisis_keeps_the_full_answer(engine: Engine, question: str, rule_id: str) -> None:
+    reply = engine.ask(question)
+    assert (reply.status, reply.entry_id, reply.tier) == (Status.SAFETY, rule_id, 1)
+
+
+# ... and their look-alikes, which deny the crisis itself or only suppose it: still no full
+# answer (the check-in of their kind where one is given).
+HEDGED_LOOK_ALIKES = [
+    "not that I have, but what would happen if I took too many by mistake?",
+    "just checking, what should someone do if their lips swell up on LDN? mine are fine",
+    "what would happen if my dog ever ate one of my capsules? she hasn't, just a worry",
+    "what should I do if I ever took too many by mistake? planning for the worst, all fine so far",
+    "if a toddler ever swallowed a capsule would it be "
+    "serious? we have a lock box, nothing happened",
+    "the opioid warning doesn't apply to me, I've never been on any",
+    "just curious, what would happen if someone on ldn had a fentanyl patch? none for me",
+    "just curious, what happens if someone on LDN needs surgery? asking because I am on it",
+    "I won't be here next week, I'm on holiday, should I take my LDN with me?",
+    "out of interest, can you have morphine if you're on LDN? not that I need any, nothing planned",
+]
+
+
+@pytest.mark.parametrize("question", HEDGED_LOOK_ALIKES)
+def test_a_hedged_look_alike_gets_no_full_answer(engine: Engine, question: str) -> None:
+    reply = engine.ask(question)
+    assert reply.status is not Status.SAFETY and reply.tier != 1, reply.entry_id
+
+
 def test_every_rule_has_trigger_cases(engine: Engine) -> None:
     assert {rule for _, rule in TRIGGERS} == {r.id for r in engine.kb.safety_rules}
 

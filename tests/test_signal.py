@@ -130,7 +130,9 @@ def test_a_stricter_threshold_for_questions_the_knowledge_base_answers(
     for example in examples[::3]:
         folded = fold(example.message)
         crisis = signal.read(folded).crisis
-        answered = engine.ordinary(example.message).status is Status.ANSWER
+        # As the engine reads it: a reranker's tie-break is not an outright answer.
+        ordinary = engine.ordinary(example.message)
+        answered = ordinary.status is Status.ANSWER and not ordinary.tie_break
         expected = crisis >= (signal.threshold_answered if answered else signal.threshold)
         reply = engine.ask(example.message)
         if reply.status is not Status.SAFETY and engine.rules_checkin(example.message) is None:
