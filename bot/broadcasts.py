@@ -255,8 +255,12 @@ async def _worker(
 ) -> None:
     sender = services.require_sender()
     store = services.require_store()
+    most = services.config.sending.bulk_connections
     while (item := await queue.get()) is not None:
         record = records[item.broadcast_id]
+        # Rows attempted and not yet recorded are "unknown" after a crash: no more of them
+        # than the sends in flight and as many results again, however slow the store is.
+        await writer.room(most)
         try:
             async with gate:
                 await services.db(store.mark_outbox_attempted, item.id, services.clock())

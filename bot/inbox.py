@@ -100,6 +100,7 @@ class Dispatcher:
         # Set when results are wanted in the store now (the next updates of their chats can
         # only be claimed once they are recorded): the writer stops gathering and writes.
         self._write_now = asyncio.Event()
+        self._writing = 0  # results in the write under way
         self._arrived = False
         self._done: list[int] = []
         self._failed: list[int] = []
@@ -141,7 +142,13 @@ class Dispatcher:
                                 self._store.claim_updates, self.owner, self._clock(), room, LEASE
                             )
                         )
-                while self._ready and len(self._running) < self._slots:
+                # Handled and not yet recorded is what a kill -9 sends twice: a new update
+                # starts only while fewer than a slot's worth wait, however slow the store.
+                while (
+                    self._ready
+                    and len(self._running) < self._slots
+                    and self._unrecorded() < self._slots
+                ):
                     self._start(self._ready.popleft())
                 if loop.time() - self._last_renew > LEASE.total_seconds() / 3:
                     self._last_renew = loop.time()
@@ -156,6 +163,9 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=IDLE_CHECK)
         await self._drain()
+
+    def _unrecorded(self) -> int:
+        return len(self._done) + len(self._failed) + len(self._retry) + self._writing
 
     def _has_results(self) -> bool:
         return bool(self._done or self._failed or self._retry)
@@ -197,10 +207,11 @@ class Dispatcher:
             self._failed.append(attempt.update_id)
         else:
             self._done.append(attempt.update_id)
-        if len(self._done) + len(self._failed) + len(self._retry) >= 2 * self._slots:
+        if len(self._done) + len(self._failed) + len(self._retry) >= self._slots:
             # Few replies sent and not yet recorded, at any rate of replies: after a kill -9
-            # only those (and the ones in hand) are sent twice. Two slots' worth: a write
-            # per slot's worth cost a quarter of a reply's CPU (bench/bench_outside.py).
+            # only those (and the ones in hand) are sent twice. A slot's worth per write
+            # (with 3 slots a write per slot's worth cost a quarter of a reply's CPU,
+            # bench/bench_outside.py; with 6, an eighth).
             self._write_now.set()
         self._schedule_flush()
         self._wake.set()
@@ -236,6 +247,7 @@ class Dispatcher:
             return
         done, failed, retry = self._done, self._failed, self._retry
         self._done, self._failed, self._retry = [], [], []
+        self._writing = len(done) + len(failed) + len(retry)
         try:
             await asyncio.to_thread(
                 self._store.finish_updates, self.owner, done, retry, failed, self._clock()
@@ -244,6 +256,9 @@ class Dispatcher:
             # Kept for the next write, ahead of what finished meanwhile.
             self._done[:0], self._failed[:0], self._retry[:0] = done, failed, retry
             raise
+        finally:
+            self._writing = 0
+            self._wake.set()
 
 
 class InboxRunner:
