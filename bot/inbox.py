@@ -143,11 +143,12 @@ class Dispatcher:
                             )
                         )
                 # Handled and not yet recorded is what a kill -9 sends twice: a new update
-                # starts only while fewer than a slot's worth wait, however slow the store.
+                # starts only while fewer than two slots' worth wait, however slow the store
+                # (so at most three slots' worth, with the ones in hand, are replayed).
                 while (
                     self._ready
                     and len(self._running) < self._slots
-                    and self._unrecorded() < self._slots
+                    and self._unrecorded() < 2 * self._slots
                 ):
                     self._start(self._ready.popleft())
                 if loop.time() - self._last_renew > LEASE.total_seconds() / 3:
@@ -207,11 +208,12 @@ class Dispatcher:
             self._failed.append(attempt.update_id)
         else:
             self._done.append(attempt.update_id)
-        if len(self._done) + len(self._failed) + len(self._retry) >= self._slots:
+        if len(self._done) + len(self._failed) + len(self._retry) >= 2 * self._slots:
             # Few replies sent and not yet recorded, at any rate of replies: after a kill -9
-            # only those (and the ones in hand) are sent twice. A slot's worth per write
-            # (with 3 slots a write per slot's worth cost a quarter of a reply's CPU,
-            # bench/bench_outside.py; with 6, an eighth).
+            # only those (and the ones in hand) are sent twice. Two slots' worth per write:
+            # a write per slot's worth cost a quarter of a reply's CPU with 3 slots, and
+            # with 6 it ran at 0.74x and 0.78x the echo bot against 0.90x and 0.81x
+            # (bench/bench_outside.py, interleaved).
             self._write_now.set()
         self._schedule_flush()
         self._wake.set()
