@@ -168,19 +168,19 @@ class SafetyChecker:
             # dog ate one, would it hurt it?") in a message that denies it: a look-alike. A
             # mention that no clause holds alone ("sores in my mouth, sore eyes and a rash")
             # is judged on the whole message.
-            naming = [text for text, _, _ in parts if self._spans(compiled, terms, text)]
+            naming = [(text, d) for text, d, _ in parts if self._spans(compiled, terms, text)]
             supposed = (
                 (denied or curious)
                 and compiled.rule.deniable
-                and all(self._supposing(text) for text in naming or [folded])
+                and all(self._supposing(text) for text in [t for t, _ in naming] or [folded])
             )
             if not past_exempt:
                 # Rules without a past exemption also read the message whole, so that "go to
                 # sleep and not wake up" is not cut in two at "and"; when every clause that
                 # names the crisis is long past and nothing is recent ("I self-harmed as a
                 # teenager"), so is the whole (a check-in, not the full answer).
-                named = [d for text, d, _ in parts if self._spans(compiled, terms, text)]
-                whole = [(folded, bool(named) and all(named) and not recent, "")]
+                long_ago = bool(naming) and all(d for _, d in naming) and not recent
+                whole = [(folded, long_ago, "")]
             for index, (clause, distant, lead) in enumerate(
                 parts if past_exempt else [*parts, *whole]
             ):
@@ -190,7 +190,7 @@ class SafetyChecker:
                     clause,
                     distant and not resumed,
                     lead,
-                    general or (past_exempt and (asked or self._asked_of_anyone(clause, folded))),
+                    general or (past_exempt and (asked or (quiet and self._of_anyone(clause)))),
                     quiet=quiet,
                 )
                 if (
@@ -240,22 +240,16 @@ class SafetyChecker:
     def _supposing(self, clause: str) -> bool:
         """A supposition ("if a dog ate one", "what if I needed surgery") or a question asked
         of anyone ("what happens if someone on LDN needs an operation?")."""
-        return self._supposition.search(clause) is not None or (
-            self._general_any.search(clause) is not None
-            and self._first_person.search(clause) is None
-            and self._generic.search(clause) is not None
-        )
+        return self._supposition.search(clause) is not None or self._of_anyone(clause)
 
-    def _asked_of_anyone(self, clause: str, folded: str) -> bool:
+    def _of_anyone(self, clause: str) -> bool:
         """A question about people in general, whoever writes ("in general, how long do people
-        stop LDN before an operation? Nothing planned, I just like to know"), with nothing
-        recent or coming, and no use of one's own, anywhere in the message."""
+        stop LDN before an operation? Nothing planned, I just like to know"); a look-alike
+        when nothing recent or coming, and no use of one's own, is said anywhere (``quiet``)."""
         return (
             self._general_any.search(clause) is not None
             and self._first_person.search(clause) is None
             and self._generic.search(clause) is not None
-            and self._cancel.search(folded) is None
-            and self._owned.search(folded) is None
         )
 
     def _judged(
