@@ -27,6 +27,7 @@ from bot.config_sections import (
     RemindersConfig,
     StaffConfig,
     _clinic_timezone,
+    _ints_within,
     _optional_text,
     _reminders,
     _section,
@@ -289,6 +290,13 @@ def check_database_moved(config: Config) -> None:
     )
 
 
+_SENDING_LIMITS = {
+    "bulk_connections": (1, 64),
+    "claim_lease_seconds": (5, 86_400),
+    "most_in_any_second": (1, 1000),
+}
+
+
 def _sending(data: dict[str, Any], where: str) -> SendingConfig:
     raw = _section(data, "sending", SendingConfig, where)
     defaults = SendingConfig()
@@ -300,32 +308,13 @@ def _sending(data: dict[str, Any], where: str) -> SendingConfig:
         _typed(where, "sending", "per_chat_per_second",
                raw.get("per_chat_per_second", defaults.per_chat_per_second), (int, float))
     )  # fmt: skip
-    connections = _typed(
-        where, "sending", "bulk_connections",
-        raw.get("bulk_connections", defaults.bulk_connections), int,
-    )  # fmt: skip
     if not 0 < rate <= 1000 or not 0 < per_chat <= 100:
         raise ConfigError(f"{where}: [sending] rates must be positive messages per second")
-    if not 1 <= connections <= 64:
-        raise ConfigError(f"{where}: [sending] bulk_connections must be 1-64")
-    lease = _typed(
-        where, "sending", "claim_lease_seconds",
-        raw.get("claim_lease_seconds", defaults.claim_lease_seconds), int,
-    )  # fmt: skip
-    if not 5 <= lease <= 86_400:
-        raise ConfigError(f"{where}: [sending] claim_lease_seconds must be 5-86400")
-    most = _typed(
-        where, "sending", "most_in_any_second",
-        raw.get("most_in_any_second", defaults.most_in_any_second), int,
-    )  # fmt: skip
-    if not 1 <= most <= 1000:
-        raise ConfigError(f"{where}: [sending] most_in_any_second must be 1-1000")
+    counts = _ints_within(where, "sending", raw, SendingConfig, _SENDING_LIMITS)
     return SendingConfig(
         messages_per_second=rate,
         per_chat_per_second=per_chat,
-        bulk_connections=connections,
-        claim_lease_seconds=lease,
-        most_in_any_second=most,
+        **counts,
     )
 
 

@@ -89,14 +89,22 @@ _REMINDER_LIMITS = {
 }
 
 
+def _ints_within(
+    where: str, section: str, raw: dict[str, Any], cls: type, limits: dict[str, tuple[int, int]]
+) -> dict[str, int]:
+    """Whole-number keys of a section, each its default when absent, each within its limits."""
+    values: dict[str, int] = {}
+    for key, (low, high) in limits.items():
+        value = _typed(where, section, key, raw.get(key, getattr(cls, key)), int)
+        if not low <= value <= high:
+            raise ConfigError(f"{where}: [{section}] {key} must be between {low} and {high}")
+        values[key] = value
+    return values
+
+
 def _reminders(data: dict[str, Any], where: str, base: Path | None) -> RemindersConfig:
     r = _section(data, "reminders", RemindersConfig, where)
-    values: dict[str, Any] = {}
-    for key, (low, high) in _REMINDER_LIMITS.items():
-        value = _typed(where, "reminders", key, r.get(key, getattr(RemindersConfig, key)), int)
-        if not low <= value <= high:
-            raise ConfigError(f"{where}: [reminders] {key} must be between {low} and {high}")
-        values[key] = value
+    values: dict[str, Any] = _ints_within(where, "reminders", r, RemindersConfig, _REMINDER_LIMITS)
     plans = _optional_text(where, "reminders", r, "plans")
     if plans:
         path = Path(plans).expanduser()
