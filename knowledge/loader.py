@@ -262,11 +262,6 @@ def _load_safety(
     rules = []
     fuzzy: dict[str, tuple[str, ...]] = {}
     for rid, item in f.items("rules"):
-        flags = {}
-        for flag in ("negatable", "past_exempt"):
-            if not isinstance(item.get(flag), bool):
-                raise f.fail(rid, flag, "must be true or false")
-            flags[flag] = item[flag]
         terms = f.patterns(rid, item, "terms")
         cued = f.patterns(rid, item, "cued_terms")
         if not terms and not cued:
@@ -278,20 +273,22 @@ def _load_safety(
                 title=f.text(rid, item, "title"),
                 terms=terms,
                 context_terms=cued,
-                negatable=flags["negatable"],
-                past_exempt=flags["past_exempt"],
+                negatable=_flag(f, rid, item, "negatable"),
+                past_exempt=_flag(f, rid, item, "past_exempt"),
                 template=_template(f, rid, "template", f.text(rid, item, "template")),
                 sources=_source_refs(f, rid, item, sources, required=True),
                 hints=f.patterns(rid, item, "hints"),
-                deniable=_flag(f, rid, item, "deniable"),
+                deniable=_flag(f, rid, item, "deniable", default=False),
             )
         )
     return tuple(rules), grammar, fuzzy
 
 
-def _flag(f: _File, rid: str, item: Mapping[str, object], key: str) -> bool:
-    """An optional true/false field (false when absent)."""
-    value = item.get(key, False)
+def _flag(
+    f: _File, rid: str, item: Mapping[str, object], key: str, *, default: bool | None = None
+) -> bool:
+    """A true/false field; required unless it has a default."""
+    value = item.get(key, default)
     if not isinstance(value, bool):
         raise f.fail(rid, key, "must be true or false")
     return value

@@ -148,13 +148,10 @@ class Matcher:
         # Each posting carries what it adds to its phrasing's shortlist score: the word's idf,
         # less the phrasing's tie-break, so that choosing the shortlist is one addition each.
         tiebreak = self._tiebreak
-        scored = {
-            t: ({pid: self._idf[t] - tiebreak[pid] for pid in p}, len(p) > limit)
-            for t, p in postings.items()
-        }
-        self._postings = {t: p for t, (p, common) in scored.items() if not common}
+        adds = {t: {pid: self._idf[t] - tiebreak[pid] for pid in p} for t, p in postings.items()}
+        self._postings = {t: a for t, a in adds.items() if len(a) <= limit}
         # A question made only of such words ("what is ldn") still needs a shortlist.
-        self._common_postings = {t: p for t, (p, common) in scored.items() if common}
+        self._common_postings = {t: a for t, a in adds.items() if len(a) > limit}
         lexicon = normalizer.lexicon
         self._vocab = tuple(sorted(raw_vocab | lexicon.stopwords | set(lexicon.spelling)))
         self._vocab_set = frozenset(self._vocab)
