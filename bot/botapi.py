@@ -43,6 +43,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.config import Config
 from bot.wire import Timeouts, Wire, open_wire
 
 
@@ -161,3 +162,15 @@ def _result(code: int, content: bytes) -> Any:
     if parsing is not None:
         raise error from TelegramError("Invalid server response")
     raise error
+
+
+async def fetch_username(config: Config) -> str:
+    """Reach the Bot API server with the token; the bot's @username (``ldn-bot run`` asks
+    it before anything starts, to fail fast)."""
+    bot = Bot(
+        config.require_token(),
+        base_url=config.telegram.base_url,
+        base_file_url=config.telegram.base_file_url,
+    )
+    async with bot:
+        return bot.username

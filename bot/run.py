@@ -13,11 +13,11 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot import logredact
 from bot.app import CONCURRENT_UPDATES, build_application, quiet_token_leaks
+from bot.botapi import fetch_username
 from bot.config import Config, ConfigError, check_database_moved
 from bot.context import BotApplication
 from bot.inbox import InboxRunner
 from bot.reload import install_sighup
-from bot.staff_cli import fetch_username
 from knowledge import KnowledgeError
 from reminders import PlanError
 from store import Store, StoreError

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import TextIO
 
-from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.botapi import fetch_username
 from bot.config import Config, ConfigError, check_database_moved
 from bot.staff import code_hash, new_code
 from store import Store
@@ -65,18 +65,6 @@ def cmd_staff(config: Config, args: argparse.Namespace, out: TextIO, inp: TextIO
         return 0
     finally:
         store.close()
-
-
-async def fetch_username(config: Config) -> str:
-    """Reach the Bot API server with the token; the bot's @username (``ldn-bot run`` asks
-    it before anything starts, to fail fast)."""
-    bot = Bot(
-        config.require_token(),
-        base_url=config.telegram.base_url,
-        base_file_url=config.telegram.base_file_url,
-    )
-    async with bot:
-        return bot.username
 
 
 def bot_username(config: Config) -> str:
