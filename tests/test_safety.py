@@ -396,3 +396,38 @@ def test_known_misses_are_still_missed(engine: Engine, question: str, expect: st
 )
 def test_invisible_and_unusual_characters_do_not_hide_safety(engine: Engine, question: str) -> None:
     assert engine.ask(question).status is Status.SAFETY
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("double dosed last night, is that bad", "overdose"),
+        ("i think i doubled up, took one at 9 and forgot", "overdose"),
+        ("took an extra one by accident", "overdose"),
+        ("took my ldn at 8 and then again at 11", "overdose"),
+        ("my husband is hallucinating since this afternoon", "severe-reaction"),
+        ("she keeps seeing things that are not there", "severe-reaction"),
+        ("dad is suddenly confused and burning up", "severe-reaction"),
+        ("i am done. i have got a plan.", "self-harm"),
+        ("thank you all, i will not bother you again after friday", "self-harm"),
+    ],
+)
+def test_hints_ask_first_whatever_the_signal_says(engine: Engine, question: str, kind: str) -> None:
+    """Doubled doses, sudden confusion, a plan or a goodbye: the rules alone give the check-in
+    (tier 2) of that kind, never the full answer; the learned signal is not needed for it."""
+    assert engine.rules_checkin(question) == kind
+    assert engine.ask(question).status is not Status.SAFETY
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "should i double up if i miss a dose",
+        "im done with the 1.5 step, when do i go up",
+        "this leaflet is not making any sense to me",
+        "i am a bit confused about the titration",
+        "vivid dreams, seeing things in my dreams",
+    ],
+)
+def test_hint_words_in_everyday_questions_ask_nothing(engine: Engine, question: str) -> None:
+    assert engine.rules_checkin(question) is None
