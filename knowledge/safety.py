@@ -154,7 +154,10 @@ class SafetyChecker:
         # ("not that I have", "nothing booked") or asks only out of curiosity ("just curious").
         # Never when the message owns the crisis ("what if you took ten? because I did").
         owned = self._owned.search(folded) is not None
-        unmarked = not resumed and not owned and self._time.search(folded) is None
+        # A time word inside a denial ("nothing booked") marks no time of its own.
+        unmarked = (
+            not resumed and not owned and self._time.search(self._denied.sub(" ", folded)) is None
+        )
         denied = unmarked and self._denied.search(folded) is not None
         curious = unmarked and self._curious.search(folded) is not None
         # Nothing recent or coming, and no use of one's own, anywhere in the message.
@@ -169,10 +172,15 @@ class SafetyChecker:
             # mention that no clause holds alone ("sores in my mouth, sore eyes and a rash")
             # is judged on the whole message.
             naming = [(text, d) for text, d, _ in parts if self._spans(compiled, terms, text)]
+            # A clause that itself denies the mention ("no surgery planned") supposes nothing
+            # but says nothing is happening either: it does not hold the look-alike back.
             supposed = (
                 (denied or curious)
                 and compiled.rule.deniable
-                and all(self._supposing(text) for text in [t for t, _ in naming] or [folded])
+                and all(
+                    self._supposing(text) or self._denied.search(text) is not None
+                    for text in [t for t, _ in naming] or [folded]
+                )
             )
             if not past_exempt:
                 # Rules without a past exemption also read the message whole, so that "go to
