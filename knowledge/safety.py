@@ -295,11 +295,13 @@ class SafetyChecker:
             return False
         if self._others.search(clause) or self._others.search(folded):
             return self._carer.search(folded) is None
-        if self._cancel.search(folded.replace(clause, " ")) or self._time.search(clause):
+        # "off it for six months now": how long it has been over, not a time of use.
+        timed = self._time.search(_DURATION_NOW.sub(" ", clause))
+        if self._cancel.search(folded.replace(clause, " ")) or timed:
             return False
         # The clause with the drug must not say present use once its past or supposed phrases
         # are taken out ("I used to take codeine" is past; "I take codeine" is not).
-        bare_clause = self._supposed.sub(" ", self._over.sub(" ", clause))
+        bare_clause = self._supposed.sub(" ", self._over.sub(" ", _DURATION_NOW.sub(" ", clause)))
         if _PRESENT.search(bare_clause) or re.search(r"\b(i|we)\s+(take|use|need)\b", bare_clause):
             return False
         return bool(self._over.search(folded) or self._hypothetical.search(folded))
@@ -439,6 +441,9 @@ class SafetyChecker:
                     return False
                 skipped = True
         return False
+
+
+_DURATION_NOW = re.compile(r"\b(for|since)\s+(\w+\s+){1,3}now\b")
 
 
 def _alternatives(patterns: tuple[str, ...]) -> re.Pattern[str]:
