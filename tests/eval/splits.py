@@ -39,6 +39,7 @@ SAFETY_TRAINING: Final = (
     TESTS_DIR / "safety_battery.txt",  # EXPECT|message: a rule id or none
     TESTS_DIR / "safety_known_misses.txt",  # the same format: crises the rules still miss
     EVAL_DIR / "safety_training.txt",  # KIND|message lines written for the learned signal
+    EVAL_DIR / "safety_training2.txt",  # the same, round 7: everyday chat and hard look-alikes
 )
 # The knowledge base's own phrasings: everyday LDN questions (none of them a crisis), for the
 # learned safety signal. Not evaluation data: the matcher is built from them.
