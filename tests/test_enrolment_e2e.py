@@ -18,7 +18,7 @@ from bot.context import Services
 from bot.handlers.enrol import LINK_EXPIRED, LINK_INVALID, LINK_PRIVATE, LINK_USED
 from reminders import Regimen, load_plans
 from tests.botharness import TOKEN, RunningBot, running_bot
-from tests.fakebotapi import FakeBotApi, factories
+from tests.fakebotapi import Call, FakeBotApi, factories
 from tests.staffharness import NURSE, button, press, say, sqlite_url, staff_config, to
 
 pytestmark = pytest.mark.e2e
@@ -54,24 +54,37 @@ async def make_link(bot: RunningBot, args: str = "standard 2026-12-07 MRN 1234")
     return link.rsplit("=", 1)[1]
 
 
-async def open_link(bot: RunningBot, user: int, code: str, count: int) -> list[str]:
+async def open_link_calls(bot: RunningBot, user: int, code: str, count: int) -> list[Call]:
     mark = bot.server.mark()
     bot.server.push_update(factories.command(f"/start {code}", user_id=user))
-    calls = await bot.server.wait_for_all("sendMessage", to(user), count=count, since=mark)
-    return [c.params["text"] for c in calls]
+    return await bot.server.wait_for_all("sendMessage", to(user), count=count, since=mark)
+
+
+async def open_link(bot: RunningBot, user: int, code: str, count: int) -> list[str]:
+    return [c.params["text"] for c in await open_link_calls(bot, user, code, count)]
+
+
+async def answer_consent(bot: RunningBot, consent: Call, label: str) -> None:
+    """Press a consent button and wait for the question to be edited into the answer."""
+    mark = bot.server.mark()
+    await press(bot, PATIENT, button(consent.params, label), consent.result)
+    edited = await bot.server.wait_for("editMessageText", to(PATIENT), since=mark)
+    assert "Thank you" in edited.params["text"]
 
 
 async def test_a_link_sets_up_the_plan_and_asks_for_consent_once(bot: RunningBot) -> None:
     code = await make_link(bot)
-    welcome, intro, question = await open_link(bot, PATIENT, code, 3)
-    assert "Hello!" in welcome
-    assert "starting Monday 7 December" in intro or "7 Dec" in intro
-    assert "May I share" in question
+    welcome, intro, question, step = await open_link_calls(bot, PATIENT, code, 4)
+    assert "Hello!" in welcome.params["text"]
+    assert "starting Monday 7 December" in intro.params["text"] or "7 Dec" in intro.params["text"]
+    assert "May I share" in question.params["text"]
+    # The reminder setup comes with the question, not after it: the patient picks zone and time.
+    assert "time zone" in step.params["text"].lower()
     assert bot.store.clinic_ref(PATIENT) == "MRN 1234"
     mark = bot.server.mark()
-    await press(bot, PATIENT, button(bot.server.last_message(PATIENT) or {}, "Yes, share"))
-    zone = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
-    assert "time zone" in zone.params["text"].lower()  # the patient still picks zone and time
+    await answer_consent(bot, question, "Yes, share")
+    sent = [c for c in bot.server.calls[mark:] if c.method == "sendMessage" and to(PATIENT)(c)]
+    assert sent == []  # nothing asked twice
     draft = bot.store.get_draft(PATIENT)
     assert draft is not None and (draft.plan_name, draft.start_date) == (
         "standard",
@@ -114,20 +127,32 @@ async def test_a_link_sets_up_the_plan_and_asks_for_consent_once(bot: RunningBot
 
 async def test_reopening_ones_own_link_asks_the_open_question_again(bot: RunningBot) -> None:
     code = await make_link(bot)
-    await open_link(bot, PATIENT, code, 3)
+    await open_link(bot, PATIENT, code, 4)
     # The patient left the consent question for the morning and taps the link again.
-    _, intro, question = await open_link(bot, PATIENT, code, 3)
-    assert "starting" in intro and "May I share" in question
+    _, intro, question, step = await open_link_calls(bot, PATIENT, code, 4)
+    assert "starting" in intro.params["text"] and "May I share" in question.params["text"]
+    assert "time zone" in step.params["text"].lower()
     assert (await open_link(bot, OTHER, code, 2))[1] == LINK_USED  # someone else: used
-    mark = bot.server.mark()
-    await press(bot, PATIENT, button(bot.server.last_message(PATIENT) or {}, "No, don't"))
-    zone = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
-    assert "time zone" in zone.params["text"].lower()
+    await answer_consent(bot, question, "No, don't")
     assert [c.granted for c in bot.store.consent_history(PATIENT)] == [False]
     # Answered: a third tap says it was used, and that /plan shows the setup.
     assert (await open_link(bot, PATIENT, code, 2))[1] == LINK_USED
     draft = bot.store.get_draft(PATIENT)
     assert draft is not None and draft.plan_name == "standard"
+
+
+async def test_a_patient_who_leaves_the_consent_question_still_sets_up_reminders(
+    bot: RunningBot,
+) -> None:
+    code = await make_link(bot)
+    _, _, _, step = await open_link_calls(bot, PATIENT, code, 4)
+    mark = bot.server.mark()
+    await press(bot, PATIENT, button(step.params, "London"), step.result)
+    await bot.server.wait_for("editMessageText", to(PATIENT), since=mark)
+    draft = bot.store.get_draft(PATIENT)
+    assert draft is not None and draft.timezone == "Europe/London"
+    # Nothing shared, nothing recorded: the question stays open until they answer it.
+    assert bot.store.consent_history(PATIENT) == [] and not bot.store.has_consent(PATIENT)
 
 
 async def test_reopening_before_answering_replace_asks_it_again(bot: RunningBot) -> None:
@@ -153,7 +178,7 @@ async def test_a_link_opened_in_a_group_stays_unused(bot: RunningBot) -> None:
     )
     assert calls[1].params["text"] == LINK_PRIVATE
     assert bot.store.clinic_ref(group) is None and bot.store.clinic_ref(PATIENT) is None
-    assert len(await open_link(bot, PATIENT, code, 3)) == 3  # still good in a private chat
+    assert len(await open_link(bot, PATIENT, code, 4)) == 4  # still good in a private chat
     assert bot.store.clinic_ref(PATIENT) == "MRN 1234"
 
 
@@ -162,12 +187,10 @@ async def test_a_link_whose_plan_was_removed_lets_the_patient_pick_one(bot: Runn
     services = services_of(bot)
     book = services.require_plans()
     services.plans = replace(book, plans={"gentle": book.plans["gentle"]})  # a reload dropped it
-    _, intro, _ = await open_link(bot, PATIENT, code, 3)
-    assert "no longer offered here (standard)" in intro
-    mark = bot.server.mark()
-    await press(bot, PATIENT, button(bot.server.last_message(PATIENT) or {}, "No, don't"))
-    ask = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
+    _, intro, question, ask = await open_link_calls(bot, PATIENT, code, 4)
+    assert "no longer offered here (standard)" in intro.params["text"]
     assert "gentle" in str(ask.params.get("reply_markup")).lower()  # the plans to choose from
+    await answer_consent(bot, question, "No, don't")
     draft = bot.store.get_draft(PATIENT)
     assert draft is not None and draft.plan_name is None
     assert draft.start_date == date(2026, 12, 7)
@@ -218,7 +241,7 @@ async def test_a_patient_gets_nothing_from_any_staff_command_or_button(bot: Runn
 
 async def test_forget_keeps_the_audit_but_unlinks_the_patient(bot: RunningBot) -> None:
     code = await make_link(bot)
-    await open_link(bot, PATIENT, code, 3)
+    await open_link(bot, PATIENT, code, 4)
     await say(bot, PATIENT, "/broadcast")  # refused: audited under a pseudonym
     pseudonym = bot.store.audit_entries()[-1].actor
     assert bot.store.chat_of_pseudonym(pseudonym) == PATIENT
@@ -234,3 +257,16 @@ async def test_forget_keeps_the_audit_but_unlinks_the_patient(bot: RunningBot) -
     assert bot.store.rows_about_chat(PATIENT) == 0
     # The chat id as a whole number (a random pseudonym may contain its digits).
     assert not re.search(rf"\b{PATIENT}\b", repr(bot.store.audit_entries()))
+
+
+async def test_using_the_clinics_plan_asks_consent_and_starts_the_setup(bot: RunningBot) -> None:
+    mine = Regimen.from_plan(load_plans().plans["standard"], date(2026, 11, 1), time(21), "UTC")
+    bot.store.save_regimen(PATIENT, mine, NOW)
+    code = await make_link(bot)
+    await open_link(bot, PATIENT, code, 2)
+    mark = bot.server.mark()
+    await press(bot, PATIENT, button(bot.server.last_message(PATIENT) or {}, "Use the clinic"))
+    question, step = await bot.server.wait_for_all("sendMessage", to(PATIENT), count=2, since=mark)
+    assert "May I share" in question.params["text"]
+    assert "time zone" in step.params["text"].lower()
+    assert bot.store.get_draft(PATIENT) is not None

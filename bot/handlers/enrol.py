@@ -192,6 +192,18 @@ async def _ask_pending(update: Update, context: BotContext, pending: PendingEnro
         return
     question, markup = _consent_question(services)
     await send_html(update, context, [intro, question], markup)
+    await _send_setup_step(update, context)
+
+
+async def _send_setup_step(update: Update, context: BotContext) -> None:
+    """The reminder setup's next step, sent with the consent question rather than after it:
+    a patient who leaves that question unanswered still gets their reminders set up."""
+    chat = update.effective_chat
+    assert chat is not None
+    draft = await context.services.db(context.services.require_store().get_draft, chat.id)
+    if draft is not None:
+        text, markup = stage_message(context.services, draft)
+        await send_html(update, context, [text], markup)
 
 
 async def _start_draft(services: Services, chat_id: int, enrolment: Enrolment) -> None:
@@ -255,6 +267,7 @@ async def enrolment_button(update: Update, context: BotContext) -> None:
         )
         question, markup = _consent_question(services)
         await send_html(update, context, [question], markup)
+        await _send_setup_step(update, context)
         return
     if what in ("yes", "no") and pending is not None and pending.stage == "consent":
         if not await services.db(store.settle_enrolment, chat.id, "consent", None):
@@ -272,10 +285,6 @@ async def enrolment_button(update: Update, context: BotContext) -> None:
             )
             + " /privacy changes this.",
         )
-        draft = await services.db(store.get_draft, chat.id)
-        if draft is not None:
-            text, markup = stage_message(services, draft)
-            await send_html(update, context, [text], markup)
         return
     await query.answer(STALE_BUTTON, show_alert=True)
 
