@@ -765,8 +765,8 @@ def test_misspelt_topic_words_are_matched(engine: Engine, question: str, entry_i
 
 
 def test_a_treatment_history_is_no_question_about_other_medicines(engine: Engine) -> None:
-    """ "Tried Lyrica and Cymbalta" asks about LDN for the condition; "can I take it with
-    sertraline?" still gets the other-medicines gap."""
+    """A treatment history ("tried Lyrica and Cymbalta") asks about LDN for the condition; "can
+    I take it with sertraline?" still gets the other-medicines gap."""
     history = engine.ask("tried lyrica and cymbalta for my fibro, nothing helped. could ldn help?")
     assert history.entry_id != "gap-other-medicines"
     together = engine.ask("I tried sertraline before, can I take LDN with it?")
