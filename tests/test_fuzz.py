@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.cli import REPLY_STATUSES, ask_lines
+from bot.cli_ask import REPLY_STATUSES, ask_lines
 from knowledge import Engine, Reply, Status, load
 
 # Text a patient might paste or a broken client might send: any code point but surrogates
