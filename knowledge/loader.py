@@ -236,6 +236,8 @@ def _load_safety(
             "asked_about",
             "supposition",
             "owned",
+            "procedure_done",
+            "pain_relief",
             "own_use",
             "work",
             "reported",

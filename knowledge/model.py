@@ -143,6 +143,10 @@ class SafetyGrammar:
     # "... because I just did", "asking for me", "mine is", "they want to give me some": the
     # supposed or asked-about crisis is the writer's own, now. Never a look-alike then.
     owned: str = r"(?!x)x"
+    # "had my colonoscopy in March, all fine": a procedure over and fine, when no opioid or
+    # painkiller is named anywhere in the message.
+    procedure_done: str = r"(?!x)x"
+    pain_relief: str = r"(?!x)x"
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,8 @@ class Reading:
         self.asked_about = re.compile(grammar.asked_about)
         self.supposition = re.compile(grammar.supposition)
         self.owned = re.compile(grammar.owned)
+        self.procedure_done = re.compile(grammar.procedure_done)
+        self.pain_relief = re.compile(grammar.pain_relief)
 
     def supposing(self, clause: str) -> bool:
         """A supposition ("if a dog ate one", "what if I needed surgery") or a question asked
@@ -117,7 +119,8 @@ class Reading:
         bare_clause = self.supposed.sub(" ", self.over.sub(" ", _DURATION_NOW.sub(" ", clause)))
         if _PRESENT.search(bare_clause) or re.search(r"\b(i|we)\s+(take|use|need)\b", bare_clause):
             return False
-        return bool(self.over.search(folded) or self.hypothetical.search(folded))
+        done = self.procedure_done.search(folded) and not self.pain_relief.search(folded)
+        return bool(self.over.search(folded) or self.hypothetical.search(folded) or done)
 
     def timed_clauses(self, folded: str) -> list[tuple[str, bool, str]]:
         """Each clause, whether it speaks only of the distant past, and its lead: the clause
@@ -136,7 +139,8 @@ class Reading:
         for index in range(len(joined) - 2, -1, -1):
             following, text = times[index + 1], joined[index + 1][0]
             listed = joined[index][1] == "and" and not _OWN_SUBJECT.match(text)
-            tail = len(text.split()) <= 3
+            # ... or nothing but a time ("5 years ago now").
+            tail = len(text.split()) <= 3 or len(self.past.sub(" ", text).split()) <= 1
             # ... but not a distant past onto a clause in the present ("I take codeine, years
             # ago"): that one keeps saying now.
             present = following is True and _PRESENT.search(joined[index][0]) is not None
