@@ -238,6 +238,8 @@ def _load_safety(
             "owned",
             "procedure_done",
             "pain_relief",
+            "refused",
+            "about_ldn",
             "own_use",
             "work",
             "reported",

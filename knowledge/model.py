@@ -147,6 +147,9 @@ class SafetyGrammar:
     # painkiller is named anywhere in the message.
     procedure_done: str = r"(?!x)x"
     pain_relief: str = r"(?!x)x"
+    # "offered me co-codamol but I said no"; a clause about starting or taking LDN itself.
+    refused: str = r"(?!x)x"
+    about_ldn: str = r"(?!x)x"
 
 
 @dataclass(frozen=True, slots=True)

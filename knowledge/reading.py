@@ -76,6 +76,8 @@ class Reading:
         self.owned = re.compile(grammar.owned)
         self.procedure_done = re.compile(grammar.procedure_done)
         self.pain_relief = re.compile(grammar.pain_relief)
+        self.refused = re.compile(grammar.refused)
+        self.about_ldn = re.compile(grammar.about_ldn)
 
     def supposing(self, clause: str) -> bool:
         """A supposition ("if a dog ate one", "what if I needed surgery") or a question asked
@@ -110,9 +112,18 @@ class Reading:
             return False
         if self.others.search(clause) or self.others.search(folded):
             return self.carer.search(folded) is None
+        # Offered and refused ("the GP offered me co-codamol today but I said no").
+        if self.refused.search(folded):
+            return True
         # "off it for six months now": how long it has been over, not a time of use.
-        timed = self.time.search(_DURATION_NOW.sub(" ", clause))
-        if self.cancel.search(folded.replace(clause, " ")) or timed:
+        dated = _DURATION_NOW.sub(" ", clause)
+        # The rest of the message without what it says of LDN itself ("starting LDN tonight").
+        rest = " ".join(
+            text
+            for text, _ in joined_clauses(folded.replace(clause, " "))
+            if not self.about_ldn.search(text)
+        )
+        if self.cancel.search(rest) or self.time.search(dated):
             return False
         # The clause with the drug must not say present use once its past or supposed phrases
         # are taken out ("I used to take codeine" is past; "I take codeine" is not).
