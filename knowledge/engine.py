@@ -18,11 +18,12 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from knowledge.clinic import ClinicInfo
+from knowledge.embedding import Embedding, Vector, packaged_embedding
 from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Matcher, Scored, Weights
 from knowledge.model import Entry, Reply, SafetyRule, Status, Suggestion
 from knowledge.normalize import clauses, fold, has_invisible, split_question
-from knowledge.reranker import ABSTAIN, Reranker
+from knowledge.reranker import ABSTAIN, Policy, Reading, Reranker
 from knowledge.safety import GapChecker, SafetyChecker
 from knowledge.signal import SafetySignal
 
@@ -81,6 +82,7 @@ class Engine:
         signal: SafetySignal | None = None,
         reranker: Reranker | None = None,
         rerank: bool = True,
+        embedding: Embedding | None = None,
     ) -> None:
         self.kb = kb
         self.clinic = clinic or ClinicInfo()
@@ -101,6 +103,10 @@ class Engine:
         if not rerank or (reranker is not None and reranker.entry_ids != set(self._entries)):
             reranker = None
         self.reranker = reranker
+        # The question's sentence embedding, read by the reranker's second model.
+        if reranker is not None and reranker.dense is not None and embedding is None:
+            embedding = packaged_embedding()
+        self.embedding = embedding if reranker is not None else None
 
     @property
     def entries(self) -> tuple[Entry, ...]:
@@ -265,9 +271,25 @@ class Engine:
         chosen = ranked[0] if answer else None
         # The reranker (trained on other people's wording of each entry, and on questions the
         # knowledge base does not cover) may pick among entries that match well when none is
-        # clearly ahead, or doubt a weak answer; see reranker.Policy.
-        if self.reranker is not None and ranked and not shared and normalised:
-            chosen = self._rerank(self.reranker, ranked, chosen, normalised)
+        # clearly ahead, or doubt a weak answer; when confident, it decides alone (an entry,
+        # or "not covered"); see reranker.Policy.
+        reranker = self.reranker
+        if reranker is not None and not shared and normalised:
+            policy = reranker.policy
+            vector = self._vector(question)
+            reading = reranker.read(self.matcher.tokens(normalised), normalised.split(), vector)
+            top = reading.top
+            support = next((s.score for s in ranked if s.entry.id == top), 0.0)
+            strong = chosen is not None and chosen.score >= policy.keep
+            confident = not strong and reading.p(top) >= policy.decide
+            if confident and (top == ABSTAIN or (ranked and not ranked[0].on_topic)):
+                chosen, answer = None, False
+            elif confident and support >= policy.support:
+                answer = answer and chosen is not None and chosen.entry.id == top
+                reply = self._answer(question, self._entries[top], support)
+                return reply if answer else replace(reply, tie_break=True)
+            elif ranked:
+                chosen = self._rerank(reading, ranked, chosen, policy)
         if chosen is not None:
             reply = self._answer(question, chosen.entry, chosen.score)
             return reply if answer else replace(reply, tie_break=True)
@@ -301,17 +323,18 @@ class Engine:
             return False
         return not all(self.matcher.knows(t) for t in self.matcher.tokens(normalised))
 
+    def _vector(self, question: str) -> Vector | None:
+        return self.embedding(question[:MAX_QUESTION]) if self.embedding is not None else None
+
     def _rerank(
-        self, reranker: Reranker, ranked: list[Scored], chosen: Scored | None, normalised: str
+        self, reading: Reading, ranked: list[Scored], chosen: Scored | None, policy: Policy
     ) -> Scored | None:
         """The entry to answer with once the reranker has read the question, or None."""
-        policy = reranker.policy
         if chosen is not None and chosen.score >= policy.weak:
             return chosen
         good = [s for s in ranked if s.score >= self.thresholds.answer and s.on_topic]
         if not good or good[0] is not ranked[0]:
             return chosen  # nothing for the reranker to choose among
-        reading = reranker.read(self.matcher.tokens(normalised), normalised.split())
         if chosen is not None:
             return None if reading.p(ABSTAIN) >= policy.doubt else chosen
         by_p = sorted(good, key=lambda s: reading.p(s.entry.id), reverse=True)

@@ -9,9 +9,12 @@ phrasings and the tuning questions, and committed as plain JSON in
 ``knowledge/data/reranker.json``. Inference is pure Python. :func:`features` is the one feature
 extractor, used by the trainer too, so training and inference cannot drift apart.
 
-The engine uses it only to break the matcher's near ties (see :class:`Policy` and
-``Engine._decide``): it never answers with an entry the matcher did not already score as a good
-answer, so it cannot add a look-alike answer of its own.
+A second linear model reads the question's static sentence embedding
+(:mod:`knowledge.embedding`: what the question is about, in whatever words) with the same
+classes; the two models' probabilities are mixed (``Policy.mix``). The engine lets the mixed
+reading break the matcher's near ties, doubt a weak answer, and, when it is confident
+(``Policy.decide``), answer with the entry it reads or keep a matched question unanswered
+(see :class:`Policy` and ``Engine._decide``).
 """
 
 from __future__ import annotations
@@ -23,14 +26,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
 
 from knowledge.errors import ValidationError
 from knowledge.linear import class_probabilities
 
 DEFAULT_PATH: Final = Path(__file__).resolve().parent / "data" / "reranker.json"
 ABSTAIN: Final = "-abstain"  # not a valid entry id (ids start with a letter or digit)
-FORMAT: Final = 1
+FORMAT: Final = 2  # 2: with the embedding model
 
 
 def features(tokens: Sequence[str], words: Sequence[str]) -> list[str]:
@@ -79,6 +85,17 @@ class Policy:
     ratio: float = 1.5
     weak: float = 70.0
     doubt: float = 0.3
+    # The weight of the embedding model's probabilities in the mixed reading (0: words alone).
+    mix: float = 0.3
+    # The mixed reading decides on its own, after safety, the gaps and the empty-message check,
+    # when its likeliest class has at least this probability: an entry is answered (unless the
+    # question is about a word no entry knows, see Engine._about_something_else), "not
+    # covered" is not. Above 1: never (only the roles above).
+    decide: float = 0.3
+    # A matcher's outright answer at least this strong stands whatever the reading says.
+    keep: float = 80.0
+    # ... and answers with an entry only when the matcher scores it at least this much.
+    support: float = 35.0
 
 
 class Reranker:
@@ -91,11 +108,15 @@ class Reranker:
         weights: dict[str, tuple[float, ...]],
         intercepts: tuple[float, ...],
         policy: Policy,
+        dense: Dense | None = None,
     ) -> None:
         if ABSTAIN not in classes:
             raise ValueError(f"the classes must include {ABSTAIN!r}")
+        if dense is not None and len(dense.intercepts) != len(classes):
+            raise ValueError("the embedding model's classes do not match")
         self.classes = classes
         self.policy = policy
+        self.dense = dense
         self._intercepts = intercepts
         # idf folded in: a feature's row is idf * weight per class, with idf squared for the
         # vector's length (sublinear tf, l2 norm: scikit-learn's TfidfVectorizer).
@@ -130,7 +151,8 @@ class Reranker:
                 raise ValueError("weights do not match the vocabulary and classes")
             weights = {f: tuple(r) for f, r in zip(vocabulary, rows, strict=True)}
             policy = Policy(**{k: float(v) for k, v in data["policy"].items()})
-            return cls(classes, idf, weights, tuple(data["intercepts"]), policy)
+            dense = Dense.of(data["embedding"], len(classes))
+            return cls(classes, idf, weights, tuple(data["intercepts"]), policy, dense)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(path.name, None, None, f"not a valid reranker ({exc})") from exc
 
@@ -139,7 +161,38 @@ class Reranker:
         counts = Counter(features(tokens, words))
         return class_probabilities(counts, self._rows, self._intercepts)
 
-    def read(self, tokens: Sequence[str], words: Sequence[str]) -> Reading:
+    def read(
+        self, tokens: Sequence[str], words: Sequence[str], vector: npt.ArrayLike | None = None
+    ) -> Reading:
+        """The reading of a question: the words' model alone, or mixed with the embedding
+        model's reading of `vector` (the question's :mod:`knowledge.embedding` vector)."""
         probs = self.probabilities(tokens, words)
+        mix = self.policy.mix
+        if vector is not None and self.dense is not None and mix > 0:
+            dense = self.dense.probabilities(vector)
+            probs = [(1 - mix) * a + mix * b for a, b in zip(probs, dense, strict=True)]
         best = max(range(len(probs)), key=probs.__getitem__)
         return Reading(self.classes[best], dict(zip(self.classes, probs, strict=True)))
+
+
+@dataclass(frozen=True, eq=False)
+class Dense:
+    """Multinomial logistic regression over an embedding: one weight row per dimension."""
+
+    weights: npt.NDArray[np.float64]  # (dims, classes)
+    intercepts: npt.NDArray[np.float64]  # (classes,)
+
+    @classmethod
+    def of(cls, data: dict[str, Any], classes: int) -> Dense:
+        weights = np.asarray(data["weights"], dtype=np.float64)
+        intercepts = np.asarray(data["intercepts"], dtype=np.float64)
+        if weights.ndim != 2 or weights.shape[1] != classes or intercepts.shape != (classes,):
+            raise ValueError("the embedding weights do not match the classes")
+        if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(intercepts))):
+            raise ValueError("an embedding weight is not a finite number")
+        return cls(weights, intercepts)
+
+    def probabilities(self, vector: npt.ArrayLike) -> list[float]:
+        scores = np.asarray(vector, dtype=np.float64) @ self.weights + self.intercepts
+        exps = np.exp(scores - scores.max())
+        return [float(p) for p in exps / exps.sum()]
