@@ -535,6 +535,8 @@ GAP_CASES = [
     ("does ldn come as a liquid instead of capsules", "gap-forms"),
     ("I was sick an hour after my dose", "gap-vomiting"),
     ("are ldn drops better than capsules", "gap-forms"),
+    ("how much ldn should I give my dog for his arthritis", "gap-animals"),
+    ("is ldn used for cats with cancer", "gap-animals"),
 ]
 NOT_GAPS = [
     ("my stomach is churning like I'm going to throw up", "gap-vomiting"),
@@ -548,6 +550,8 @@ NOT_GAPS = [
     ("are there other forms of pain relief I can use with ldn", "gap-forms"),
     ("how do I stop it from giving me nightmares", "gap-stopping"),
     ("my pain drops in the evening after my dose", "gap-forms"),
+    ("I would love to walk the dog again, will LDN help?", "gap-animals"),
+    ("my husband is a vet, can I take LDN with my arthritis?", "gap-animals"),
 ]
 ADVICE = re.compile(
     r"\bmg\b|\d\s*(mg|mcg|ml)\b|\b(it is|it's|is) (safe|fine|ok|okay)\b"
