@@ -58,6 +58,17 @@ class EventQueries(StoreBase):
             row = conn.execute(_COLUMNS.where(Event.id == event_id)).one_or_none()
             return EventRecord(*row) if row is not None else None
 
+    def has_event_since(self, chat_id: int, kind: str, ref: str | None, since: datetime) -> bool:
+        """Whether the chat has an event of this kind and ref at ``since`` or later."""
+        stmt = select(Event.id).where(
+            Event.chat_id == chat_id,
+            Event.kind == kind,
+            Event.ref.is_(None) if ref is None else Event.ref == ref,
+            Event.occurred_at >= _aware(since),
+        )
+        with self._read() as conn:
+            return conn.execute(stmt.limit(1)).first() is not None
+
     def events_for_chat(
         self, chat_id: int, kinds: Collection[str] | None = None
     ) -> list[EventRecord]:

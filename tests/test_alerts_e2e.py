@@ -377,3 +377,41 @@ async def test_a_message_too_long_to_relay_is_refused_and_can_be_sent_again(
     bot.server.push_update(factories.private_message("Shorter now.", user_id=NURSE))
     relayed = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
     assert "Shorter now." in relayed.params["text"]
+
+
+def _edit(text: str, message_id: int, sent: int) -> dict[str, Any]:
+    """An edited_message update: the same message (id, sending date) with new text."""
+    update = factories.private_message(text, user_id=PATIENT, message_id=message_id)
+    update["edited_message"] = update.pop("message")
+    update["edited_message"]["date"] = sent
+    update["edited_message"]["edit_date"] = sent + 60
+    return update
+
+
+async def test_an_edited_crisis_message_raises_one_alert_per_crisis(
+    bot: RunningBot, engine: Engine
+) -> None:
+    message, rule = safety_message(engine)
+    other = "I want to end my life" if rule != "self-harm" else "I took too many of my tablets"
+    assert engine.ask(other).entry_id not in (None, rule)
+    sent = 1_700_000_000  # before the test clock's NOW, as a message is before its answer
+    first = factories.private_message(message, user_id=PATIENT, message_id=777)
+    first["message"]["date"] = sent
+    mark = bot.server.mark()
+    bot.server.push_update(first)
+    await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
+    await settle(bot, PATIENT)
+    # A typo fixed: the patient reads the safety answer again, staff get no second alert.
+    mark = bot.server.mark()
+    bot.server.push_update(_edit(message + " (sorry, typo)", 777, sent))
+    again = await bot.server.wait_for("sendMessage", to(PATIENT), since=mark)
+    assert "Please read this now" in again.params["text"]
+    await settle(bot, PATIENT)
+    mark = await run_alerts(bot)
+    assert len(alerts_to(bot, NURSE, mark)) == 1
+    # The same message edited into another crisis: that one is new, and alerted.
+    bot.server.push_update(_edit(other, 777, sent))
+    await settle(bot, PATIENT)
+    mark = await run_alerts(bot)
+    (alert,) = alerts_to(bot, NURSE, mark)
+    assert ALERT_KINDS["safety-answer"] in alert["text"]

@@ -673,6 +673,16 @@ def test_sqlite_connections_delete_securely(tmp_path: Path) -> None:
 # -- events --------------------------------------------------------------------------------
 
 
+def test_an_event_of_a_kind_and_ref_since_a_time(store: Store) -> None:
+    store.record_event(7, "safety-answer", NOW, ref="overdose")
+    assert store.has_event_since(7, "safety-answer", "overdose", NOW)
+    assert store.has_event_since(7, "safety-answer", "overdose", NOW - timedelta(hours=1))
+    assert not store.has_event_since(7, "safety-answer", "overdose", NOW + timedelta(seconds=1))
+    assert not store.has_event_since(7, "safety-answer", "self-harm", NOW)
+    assert not store.has_event_since(8, "safety-answer", "overdose", NOW)
+    assert not store.has_event_since(7, "safety-help", "overdose", NOW)
+
+
 def test_events_are_appended_listed_by_kind_and_forgotten(store: Store) -> None:
     first = store.record_event(7, "safety-help", NOW, user_id=70, ref="overdose")
     second = store.record_event(7, "hold", NOW + timedelta(minutes=1), ref="step-2")

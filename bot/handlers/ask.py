@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import cast
+from datetime import timedelta
+from typing import Final, cast
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, MessageEntityType
@@ -18,6 +19,9 @@ from knowledge.engine import EMPTY
 from store import StoreError, UnansweredStatus
 
 log = logging.getLogger(__name__)
+# An edited crisis message raises no second alert when its first version did (within this
+# much of its sending time: the bot's clock and Telegram's need not agree to the second).
+EDIT_GRACE: Final = timedelta(minutes=5)
 
 
 def addressed_text(message: Message, bot_id: int, bot_username: str) -> str | None:
@@ -89,7 +93,11 @@ async def edited_question(update: Update, context: BotContext) -> None:
     if reply.status is Status.SAFETY:
         log.info("edited message answered: status=safety entry=%s", reply.entry_id)
         await send_html(update, context, render.reply_html(reply), urgent=True)
-        await note_safety_answer(update, context, reply.entry_id)
+        # The patient gets the answer again; staff get no second alert when the message as
+        # first sent (its date) already raised this kind.
+        edited = update.edited_message
+        sent = edited.date - EDIT_GRACE if edited is not None else None
+        await note_safety_answer(update, context, reply.entry_id, unless_since=sent)
     elif reply.checkin is not None:
         await send_checkin(update, context, reply.checkin)
 
