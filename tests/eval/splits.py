@@ -29,6 +29,7 @@ TUNING_QUESTIONS: Final = (
     EVAL_DIR / "tuning5.yaml",
     EVAL_DIR / "tuning6.yaml",
     EVAL_DIR / "tuning7.yaml",
+    EVAL_DIR / "tuning8.yaml",
 )
 # The tuning files the safety signal is trained on: all of them.
 SIGNAL_QUESTIONS: Final = TUNING_QUESTIONS
