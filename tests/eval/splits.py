@@ -36,7 +36,7 @@ SIGNAL_QUESTIONS: Final = TUNING_QUESTIONS
 # Blind safety batteries that earlier rounds of issue 12 scored and chose a threshold or rules
 # by: spent as evidence, yet held out all the same (the issue: "kept as a held-out file that
 # nothing trains on"). Scored apart with `safety_eval --spent`.
-SPENT_SAFETY: Final = tuple(HELDOUT_DIR / f"safety-blind-{name}.txt" for name in "abcdeijkl")
+SPENT_SAFETY: Final = tuple(HELDOUT_DIR / f"safety-blind-{name}.txt" for name in "abcdeijklm")
 SAFETY_TRAINING: Final = (
     TESTS_DIR / "safety_battery.txt",  # EXPECT|message: a rule id or none
     TESTS_DIR / "safety_known_misses.txt",  # the same format: crises the rules still miss
