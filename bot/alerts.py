@@ -63,20 +63,28 @@ class AlertReport:
 
 
 async def note_safety_answer(
-    update: Update, context: BotContext, kind: str | None, *, unless_since: datetime | None = None
+    update: Update,
+    context: BotContext,
+    kind: str | None,
+    *,
+    unless_between: tuple[datetime, datetime] | None = None,
 ) -> None:
     """Record that a tier-1 safety answer was given (for the staff alerts); never the words.
-    A failure is logged: the patient already has the answer. ``unless_since``: record nothing
-    when the chat already has this answer recorded at that time or later (an edited message:
-    the message as first sent raised it, and staff get one alert for it, not two)."""
+    A failure is logged: the patient already has the answer. ``unless_between``: record
+    nothing when the chat has this answer recorded in that window (an edited message: the
+    message as first sent raised it, and staff get one alert for it, not two)."""
     chat = update.effective_chat
     if chat is None:
         return
     services = context.services
     user = update.effective_user
     try:
-        if unless_since is not None and await services.db(
-            services.require_store().has_event_since, chat.id, SAFETY_ANSWER, kind, unless_since
+        if unless_between is not None and await services.db(
+            services.require_store().has_event_between,
+            chat.id,
+            SAFETY_ANSWER,
+            kind,
+            *unless_between,
         ):
             log.info("safety answer already noted for this message: kind=%s", kind)
             return

@@ -77,7 +77,7 @@ def basic_tokens(text: str) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class WordPiece:
     """Greedy longest-match WordPiece over a vocabulary (piece -> row)."""
 
@@ -133,7 +133,7 @@ class WordPiece:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Embedding:
     """Loaded vectors: one int8 row per vocabulary piece, times that row's scale."""
 

@@ -276,6 +276,7 @@ class Engine:
         reranker = self.reranker
         if reranker is not None and not shared and normalised:
             policy = reranker.policy
+            # The embedding reads the question as asked, asides included: it was trained so.
             vector = self._vector(question)
             reading = reranker.read(self.matcher.tokens(normalised), normalised.split(), vector)
             top = reading.top

@@ -173,8 +173,9 @@ class Reply:
     # Tier 2: no safety rule matched, but the learned signal says this may be a crisis of this
     # kind (a safety rule id): ask first ("Are you safe right now?"), then give the reply.
     checkin: str | None = None
-    # The reranker chose this entry among near ties the matcher left open: an answer, but not
-    # an outright one, so a general question near a safety rule still gets its check-in.
+    # An answer the matcher did not give outright (the reranker broke a near tie, or its
+    # confident reading chose the entry): so a general question near a safety rule still
+    # gets its check-in.
     tie_break: bool = False
 
     @property

@@ -76,9 +76,10 @@ class Policy:
       puts at least `doubt` on "not covered": "how long does a tattoo take to heal" shares
       "how long" with an entry, and nothing else.
 
-    Cross-validation found no gain in letting it overrule a strong answer, or turn a weak
-    match into an answer; the latter would also answer questions the knowledge base does not
-    cover ("what is the best diet for fibromyalgia").
+    - With the sentence embedding mixed in (`mix`), a confident reading (`decide`) decides
+      alone: it answers with its entry when the matcher scores that entry at least `support`
+      (a match weaker than the matcher's own answer threshold may so become an answer), and
+      overrules any answer below `keep`; "not covered" leaves the question unanswered.
     """
 
     floor: float = 0.5
@@ -89,8 +90,8 @@ class Policy:
     mix: float = 0.3
     # The mixed reading decides on its own, after safety, the gaps and the empty-message check,
     # when its likeliest class has at least this probability: an entry is answered (unless the
-    # question is about a word no entry knows, see Engine._about_something_else), "not
-    # covered" is not. Above 1: never (only the roles above).
+    # question is about a word no entry knows, see Engine._about_something_else, or shares
+    # only everyday words with its best match), "not covered" is not. Above 1: never.
     decide: float = 0.3
     # A matcher's outright answer at least this strong stands whatever the reading says.
     keep: float = 80.0

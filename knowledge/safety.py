@@ -54,7 +54,6 @@ class SafetyChecker:
         grammar: SafetyGrammar,
         fuzzy_names: dict[str, tuple[str, ...]],
     ) -> None:
-        self.grammar = grammar
         self._rules = [_CompiledRule(r, fuzzy_names.get(r.id, ())) for r in rules]
         # Nearly every question matches no term: a substring test for each term's necessary
         # literals (see knowledge.literals) rules most terms out before any is tried.

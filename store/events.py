@@ -58,13 +58,16 @@ class EventQueries(StoreBase):
             row = conn.execute(_COLUMNS.where(Event.id == event_id)).one_or_none()
             return EventRecord(*row) if row is not None else None
 
-    def has_event_since(self, chat_id: int, kind: str, ref: str | None, since: datetime) -> bool:
-        """Whether the chat has an event of this kind and ref at ``since`` or later."""
+    def has_event_between(
+        self, chat_id: int, kind: str, ref: str | None, start: datetime, end: datetime
+    ) -> bool:
+        """Whether the chat has an event of this kind and ref from ``start`` up to ``end``."""
         stmt = select(Event.id).where(
             Event.chat_id == chat_id,
             Event.kind == kind,
             Event.ref.is_(None) if ref is None else Event.ref == ref,
-            Event.occurred_at >= _aware(since),
+            Event.occurred_at >= _aware(start),
+            Event.occurred_at <= _aware(end),
         )
         with self._read() as conn:
             return conn.execute(stmt.limit(1)).first() is not None

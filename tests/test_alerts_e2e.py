@@ -394,7 +394,7 @@ async def test_an_edited_crisis_message_raises_one_alert_per_crisis(
     message, rule = safety_message(engine)
     other = "I want to end my life" if rule != "self-harm" else "I took too many of my tablets"
     assert engine.ask(other).entry_id not in (None, rule)
-    sent = 1_700_000_000  # before the test clock's NOW, as a message is before its answer
+    sent = int(NOW.timestamp()) - 10  # just before the test clock's NOW, as before its answer
     first = factories.private_message(message, user_id=PATIENT, message_id=777)
     first["message"]["date"] = sent
     mark = bot.server.mark()
@@ -415,3 +415,10 @@ async def test_an_edited_crisis_message_raises_one_alert_per_crisis(
     mark = await run_alerts(bot)
     (alert,) = alerts_to(bot, NURSE, mark)
     assert ALERT_KINDS["safety-answer"] in alert["text"]
+    # A message sent two days earlier, edited now into the first crisis: the alert recorded
+    # today belongs to another message, so this one is alerted too.
+    two_days = 2 * 24 * 3600
+    bot.server.push_update(_edit(message, 778, sent - two_days))
+    await settle(bot, PATIENT)
+    mark = await run_alerts(bot)
+    assert len(alerts_to(bot, NURSE, mark)) == 1

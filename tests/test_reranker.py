@@ -116,7 +116,7 @@ def test_it_only_picks_doubts_or_decides_when_confident(questions: list[str]) ->
     reranker = engine.reranker
     assert reranker is not None and engine.embedding is not None
     policy = reranker.policy
-    picked = doubted = decided = 0
+    doubted = decided = 0
     for before, after, alone in changes:
         question = before.question
         normalised = alone.normalise(question)
@@ -140,7 +140,6 @@ def test_it_only_picks_doubts_or_decides_when_confident(questions: list[str]) ->
                 # A near tie the matcher would ask back about, broken among good answers.
                 assert before.status is Status.CLARIFY, question
                 assert ranked.get(after.entry_id, 0.0) >= alone.thresholds.answer, question
-                picked += 1
         else:
             # An answer the reading thinks is not covered (or a weak one it doubts): not given.
             assert before.status is Status.ANSWER, question
@@ -150,7 +149,7 @@ def test_it_only_picks_doubts_or_decides_when_confident(questions: list[str]) ->
             doubted += 1
     # Deciding and doubting happen on the tuning questions: the test is not vacuous. (Near ties
     # are now mostly decided by a confident reading: picking among them alone may not happen.)
-    assert doubted and decided and picked >= 0
+    assert doubted and decided
 
 
 def test_safety_and_gaps_are_untouched(questions: list[str]) -> None:

@@ -673,14 +673,19 @@ def test_sqlite_connections_delete_securely(tmp_path: Path) -> None:
 # -- events --------------------------------------------------------------------------------
 
 
-def test_an_event_of_a_kind_and_ref_since_a_time(store: Store) -> None:
+def test_an_event_of_a_kind_and_ref_in_a_window(store: Store) -> None:
     store.record_event(7, "safety-answer", NOW, ref="overdose")
-    assert store.has_event_since(7, "safety-answer", "overdose", NOW)
-    assert store.has_event_since(7, "safety-answer", "overdose", NOW - timedelta(hours=1))
-    assert not store.has_event_since(7, "safety-answer", "overdose", NOW + timedelta(seconds=1))
-    assert not store.has_event_since(7, "safety-answer", "self-harm", NOW)
-    assert not store.has_event_since(8, "safety-answer", "overdose", NOW)
-    assert not store.has_event_since(7, "safety-help", "overdose", NOW)
+    store.record_event(7, "hold", NOW)
+    hour = timedelta(hours=1)
+    assert store.has_event_between(7, "safety-answer", "overdose", NOW, NOW)
+    assert store.has_event_between(7, "safety-answer", "overdose", NOW - hour, NOW + hour)
+    assert not store.has_event_between(7, "safety-answer", "overdose", NOW + hour, NOW + 2 * hour)
+    assert not store.has_event_between(7, "safety-answer", "overdose", NOW - 2 * hour, NOW - hour)
+    assert not store.has_event_between(7, "safety-answer", "self-harm", NOW - hour, NOW + hour)
+    assert not store.has_event_between(8, "safety-answer", "overdose", NOW - hour, NOW + hour)
+    # No ref: only events without one.
+    assert store.has_event_between(7, "hold", None, NOW - hour, NOW + hour)
+    assert not store.has_event_between(7, "safety-answer", None, NOW - hour, NOW + hour)
 
 
 def test_events_are_appended_listed_by_kind_and_forgotten(store: Store) -> None:

@@ -19,9 +19,13 @@ from knowledge.engine import EMPTY
 from store import StoreError, UnansweredStatus
 
 log = logging.getLogger(__name__)
-# An edited crisis message raises no second alert when its first version did (within this
-# much of its sending time: the bot's clock and Telegram's need not agree to the second).
-EDIT_GRACE: Final = timedelta(minutes=5)
+# An edited crisis message raises no second alert when its first version did: when the same
+# answer was recorded from a little before its sending time (the bot's clock and Telegram's
+# need not agree to the second) to a while after (a bot catching up after a restart). A later
+# crisis of the same kind outside that window is alerted again: a duplicate is the safe way
+# to fail.
+EDIT_BEFORE: Final = timedelta(minutes=5)
+EDIT_AFTER: Final = timedelta(minutes=30)
 
 
 def addressed_text(message: Message, bot_id: int, bot_username: str) -> str | None:
@@ -96,8 +100,8 @@ async def edited_question(update: Update, context: BotContext) -> None:
         # The patient gets the answer again; staff get no second alert when the message as
         # first sent (its date) already raised this kind.
         edited = update.edited_message
-        sent = edited.date - EDIT_GRACE if edited is not None else None
-        await note_safety_answer(update, context, reply.entry_id, unless_since=sent)
+        window = (edited.date - EDIT_BEFORE, edited.date + EDIT_AFTER) if edited else None
+        await note_safety_answer(update, context, reply.entry_id, unless_between=window)
     elif reply.checkin is not None:
         await send_checkin(update, context, reply.checkin)
 

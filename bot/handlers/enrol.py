@@ -171,7 +171,7 @@ async def _ask_pending(update: Update, context: BotContext, pending: PendingEnro
         f"{rt.long_day(enrolment.start_date)}."
         if plan is not None
         else "Your clinic chose a plan that is no longer offered here "
-        f"({escape(enrolment.plan_name)}): you will pick one after this question. Please check "
+        f"({escape(enrolment.plan_name)}): you will pick one in the reminder setup. Please check "
         "it with your clinic."
     )
     chat = update.effective_chat
