@@ -274,7 +274,15 @@ class Engine:
         # clearly ahead, or doubt a weak answer; when confident, it decides alone (an entry,
         # or "not covered"); see reranker.Policy.
         reranker = self.reranker
-        if reranker is not None and not shared and normalised:
+        # A matcher's answer strong enough that the reading can neither overrule it (`keep`)
+        # nor doubt it (`weak`) stands without one: most answers, so the common case skips
+        # the embedding and both models.
+        settled = (
+            reranker is not None
+            and chosen is not None
+            and chosen.score >= max(reranker.policy.keep, reranker.policy.weak)
+        )
+        if reranker is not None and not shared and normalised and not settled:
             policy = reranker.policy
             # The embedding reads the question as asked, asides included: it was trained so.
             vector = self._vector(question)
