@@ -105,7 +105,8 @@ class Reading:
             return self.carer.search(folded) is None
         # One's own use elsewhere in the message ("... and I had a bit for my cough"); in the
         # drug's own clause it is the story of the use that is over or supposed.
-        if self.own_use.search(folded.replace(clause, " ")):
+        elsewhere = folded.replace(clause, " ")
+        if self.own_use.search(elsewhere):
             return False
         # "what if someone takes kratom with LDN? because I do every day": supposed, then owned.
         if self.owned.search(folded):
@@ -120,14 +121,14 @@ class Reading:
         # The rest of the message without what it says of LDN itself ("starting LDN tonight").
         rest = " ".join(
             text
-            for text, _ in joined_clauses(folded.replace(clause, " "))
+            for text, _ in joined_clauses(elsewhere)
             if not self.about_ldn.search(text)
         )
         if self.cancel.search(rest) or self.time.search(dated):
             return False
         # The clause with the drug must not say present use once its past or supposed phrases
         # are taken out ("I used to take codeine" is past; "I take codeine" is not).
-        bare_clause = self.supposed.sub(" ", self.over.sub(" ", _DURATION_NOW.sub(" ", clause)))
+        bare_clause = self.supposed.sub(" ", self.over.sub(" ", dated))
         if _PRESENT.search(bare_clause) or re.search(r"\b(i|we)\s+(take|use|need)\b", bare_clause):
             return False
         done = self.procedure_done.search(folded) and not self.pain_relief.search(folded)
