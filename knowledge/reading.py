@@ -120,9 +120,7 @@ class Reading:
         dated = _DURATION_NOW.sub(" ", clause)
         # The rest of the message without what it says of LDN itself ("starting LDN tonight").
         rest = " ".join(
-            text
-            for text, _ in joined_clauses(elsewhere)
-            if not self.about_ldn.search(text)
+            text for text, _ in joined_clauses(elsewhere) if not self.about_ldn.search(text)
         )
         if self.cancel.search(rest) or self.time.search(dated):
             return False
